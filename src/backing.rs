@@ -1,0 +1,249 @@
+//! Layer 1: where the bytes live. A file (or, later, a named shared-memory object) with
+//! its size, growth that reserves real blocks, the process locks, and header IO.
+//!
+//! Locks are open-file-description byte-range locks (`F_OFD_SETLK` on Linux), taken on
+//! two bytes far past any real data so they never collide with a C program's own record
+//! locks:
+//! - [`WRITER_LOCK_BYTE`]: exclusive, held by the one writer;
+//! - [`MAPPED_LOCK_BYTE`]: shared, held by every handle that maps the file. A handle that
+//!   wants to shrink the file must take it exclusively first, which fails while any other
+//!   handle has the file mapped.
+
+use crate::error::{Error, Result};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// The byte the writer locks exclusively (see `docs/FORMAT.md`, "Locks").
+pub const WRITER_LOCK_BYTE: i64 = 0x7fff_ffff_ffff_0000;
+/// The byte every mapping handle locks shared.
+pub const MAPPED_LOCK_BYTE: i64 = WRITER_LOCK_BYTE + 1;
+
+/// An open file and its path, for messages.
+#[derive(Debug)]
+pub(crate) struct Backing {
+    file: File,
+    path: PathBuf,
+}
+
+#[derive(Clone, Copy)]
+enum LockKind {
+    Shared,
+    Exclusive,
+    Unlock,
+}
+
+impl Backing {
+    /// Creates a new file; fails if it exists.
+    pub fn create_new(path: &Path) -> Result<Backing> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(path)
+            .map_err(|e| {
+                if e.kind() == io::ErrorKind::AlreadyExists {
+                    Error::AlreadyExists { path: path.into() }
+                } else {
+                    Error::io(path, "create", e)
+                }
+            })?;
+        Ok(Backing {
+            file,
+            path: path.into(),
+        })
+    }
+
+    /// Opens an existing file, for reading and writing when `writable`.
+    pub fn open(path: &Path, writable: bool) -> Result<Backing> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(writable)
+            .open(path)
+            .map_err(|e| Error::io(path, "open", e))?;
+        Ok(Backing {
+            file,
+            path: path.into(),
+        })
+    }
+
+    /// Wraps an already open file (a shared-memory object, say), named `path` in messages.
+    #[allow(dead_code)]
+    pub fn from_file(file: File, path: PathBuf) -> Backing {
+        Backing { file, path }
+    }
+
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn err(&self, op: &'static str, e: io::Error) -> Error {
+        Error::io(&self.path, op, e)
+    }
+
+    /// The current size in bytes.
+    pub fn size(&self) -> Result<u64> {
+        Ok(self.file.metadata().map_err(|e| self.err("stat", e))?.len())
+    }
+
+    /// Takes the writer lock, or fails with [`Error::Locked`].
+    pub fn lock_writer(&self) -> Result<()> {
+        if self.lock(WRITER_LOCK_BYTE, LockKind::Exclusive)? {
+            Ok(())
+        } else {
+            Err(Error::Locked {
+                path: self.path.clone(),
+            })
+        }
+    }
+
+    /// Marks the file as mapped by this handle (a shared lock).
+    pub fn lock_mapped(&self) -> Result<()> {
+        // A shared lock is refused only while someone holds it exclusively, which lasts
+        // just for a shrink; retry briefly rather than fail an open.
+        for _ in 0..1000 {
+            if self.lock(MAPPED_LOCK_BYTE, LockKind::Shared)? {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        Err(Error::Locked {
+            path: self.path.clone(),
+        })
+    }
+
+    /// Takes the mapped lock exclusively, so that the file may shrink; fails with
+    /// [`Error::InUse`] while any other handle has the file mapped. Undo with
+    /// [`Backing::unlock_alone`].
+    pub fn lock_alone(&self) -> Result<()> {
+        if self.lock(MAPPED_LOCK_BYTE, LockKind::Exclusive)? {
+            Ok(())
+        } else {
+            Err(Error::InUse {
+                path: self.path.clone(),
+            })
+        }
+    }
+
+    /// Turns the exclusive mapped lock back into a shared one.
+    pub fn unlock_alone(&self) {
+        // Converting our own exclusive lock to shared cannot conflict.
+        let _ = self.lock(MAPPED_LOCK_BYTE, LockKind::Shared);
+    }
+
+    /// Releases the writer lock (the mapped lock goes with the file descriptor).
+    pub fn unlock_writer(&self) {
+        let _ = self.lock(WRITER_LOCK_BYTE, LockKind::Unlock);
+    }
+
+    /// Returns false when another open file description holds a conflicting lock.
+    fn lock(&self, at: i64, kind: LockKind) -> Result<bool> {
+        // SAFETY: flock is plain old data; all-zero is a valid value.
+        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+        fl.l_type = match kind {
+            LockKind::Shared => libc::F_RDLCK,
+            LockKind::Exclusive => libc::F_WRLCK,
+            LockKind::Unlock => libc::F_UNLCK,
+        } as _;
+        fl.l_whence = libc::SEEK_SET as _;
+        fl.l_start = at as _;
+        fl.l_len = 1;
+        #[cfg(target_os = "linux")]
+        let cmd = libc::F_OFD_SETLK;
+        #[cfg(not(target_os = "linux"))]
+        let cmd = libc::F_SETLK;
+        // SAFETY: fcntl with a valid descriptor and a pointer to an initialised flock.
+        let rc = unsafe { libc::fcntl(self.file.as_raw_fd(), cmd, &fl) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EAGAIN) | Some(libc::EACCES) => Ok(false),
+            _ => Err(self.err("lock", e)),
+        }
+    }
+
+    /// Grows the file from `from` to `to` bytes, reserving real blocks, so that a full
+    /// disk is an error here and never a SIGBUS when the new pages are written.
+    pub fn allocate(&self, from: u64, to: u64) -> Result<()> {
+        if to <= from {
+            return Ok(());
+        }
+        let len = to - from;
+        #[cfg(target_os = "linux")]
+        {
+            let (Ok(off), Ok(len)) = (libc::off_t::try_from(from), libc::off_t::try_from(len))
+            else {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: file size {to} is too large",
+                    self.path.display()
+                )));
+            };
+            // posix_fallocate uses fallocate(2) and, where the file system lacks it,
+            // writes the blocks; either way the space is reserved when it returns 0.
+            // SAFETY: a valid descriptor and in-range offsets.
+            let rc = unsafe { libc::posix_fallocate(self.file.as_raw_fd(), off, len) };
+            if rc != 0 {
+                return Err(self.err("reserve space", io::Error::from_raw_os_error(rc)));
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = len;
+            self.file
+                .set_len(to)
+                .map_err(|e| self.err("reserve space", e))?;
+        }
+        Ok(())
+    }
+
+    /// Cuts the file to `size` bytes. Callers hold [`Backing::lock_alone`].
+    pub fn shrink(&self, size: u64) -> Result<()> {
+        self.file.set_len(size).map_err(|e| self.err("shrink", e))
+    }
+
+    /// Reads up to `buf.len()` bytes at `offset`; returns how many were read.
+    pub fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+        let mut done = 0;
+        while done < buf.len() {
+            match self.file.read_at(&mut buf[done..], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.err("read header", e)),
+            }
+        }
+        Ok(done)
+    }
+
+    /// Writes all of `buf` at `offset`.
+    pub fn write_at(&self, buf: &[u8], offset: u64) -> Result<()> {
+        self.file
+            .write_all_at(buf, offset)
+            .map_err(|e| self.err("write header", e))
+    }
+
+    /// `fdatasync`.
+    pub fn sync_data(&self) -> Result<()> {
+        self.file.sync_data().map_err(|e| self.err("sync", e))
+    }
+
+    /// Makes the file's directory entry durable (after a create).
+    pub fn sync_parent_dir(&self) -> Result<()> {
+        let parent = match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io(parent, "sync directory", e))
+    }
+}

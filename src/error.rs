@@ -1,0 +1,255 @@
+//! The one error type of the library.
+
+use std::io;
+use std::path::PathBuf;
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in fixrec.
+///
+/// Each variant that a file can cause carries the file's path and, where it applies, the
+/// expected and found values, so that its message says what failed, where, and what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system call failed.
+    #[error("{path}: {op}: {source}")]
+    Io {
+        /// The file or region.
+        path: PathBuf,
+        /// What was being done, for example "reserve space" or "sync data".
+        op: &'static str,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The file does not start with the fixrec magic bytes.
+    #[error(
+        "{path}: not a fixrec file (bad magic {found:02x?}); for a headerless array of records use open_raw"
+    )]
+    BadMagic {
+        /// The file.
+        path: PathBuf,
+        /// The first bytes found.
+        found: Vec<u8>,
+    },
+
+    /// The file has a format version this build cannot read.
+    #[error(
+        "{path}: format version {found} is not supported (this build reads version {supported}); upgrade fixrec to open it"
+    )]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+
+    /// The file is too short to hold its header.
+    #[error("{path}: truncated header: the file has {found} bytes, the header needs {needed}")]
+    TruncatedHeader {
+        /// The file.
+        path: PathBuf,
+        /// Bytes the header needs.
+        needed: u64,
+        /// Bytes in the file.
+        found: u64,
+    },
+
+    /// The superblock is damaged: a bad checksum or a value out of its range.
+    #[error("{path}: corrupt superblock: {detail}")]
+    CorruptSuperblock {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+
+    /// Neither meta slot holds a valid commit.
+    #[error(
+        "{path}: both meta slots are invalid (torn or corrupt); the file has no committed state to open"
+    )]
+    NoValidMeta {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// The committed len is larger than the committed capacity.
+    #[error("{path}: corrupt meta: len {len} is greater than capacity {capacity}")]
+    LenExceedsCapacity {
+        /// The file.
+        path: PathBuf,
+        /// Committed len.
+        len: u64,
+        /// Committed capacity.
+        capacity: u64,
+    },
+
+    /// The data region the header describes extends past the end of the file.
+    #[error(
+        "{path}: the data region ends at byte {needed} but the file has only {file_size} bytes (was it truncated?)"
+    )]
+    DataPastEnd {
+        /// The file.
+        path: PathBuf,
+        /// Where the data region ends.
+        needed: u64,
+        /// The file's size.
+        file_size: u64,
+    },
+
+    /// The file's record size differs from the type's.
+    #[error("{path}: expected record size {expected} but the file specifies {found}")]
+    RecordSizeMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The type's record size.
+        expected: u64,
+        /// The file's record size.
+        found: u64,
+    },
+
+    /// The file's schema differs from the type's.
+    #[error("{path}: schema mismatch: {detail}")]
+    SchemaMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The first difference, expected vs found.
+        detail: String,
+    },
+
+    /// Another process (or handle) holds the file for writing.
+    #[error(
+        "{path}: locked: another process holds this file for writing; open it read-only or wait"
+    )]
+    Locked {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// The store cannot shrink its file because another process has it mapped.
+    #[error(
+        "{path}: cannot shrink the file: another process has it mapped (close the readers first)"
+    )]
+    InUse {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// A raw file's size is not a whole number of records.
+    #[error(
+        "{path}: raw file size {file_size} is not a multiple of the record size {record_size} ({remainder} bytes left over)"
+    )]
+    RawSizeNotMultiple {
+        /// The file.
+        path: PathBuf,
+        /// The file's size.
+        file_size: u64,
+        /// The record size.
+        record_size: u64,
+        /// `file_size % record_size`.
+        remainder: u64,
+    },
+
+    /// A store was asked to create a file that already exists.
+    #[error("{path}: already exists")]
+    AlreadyExists {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// An earlier sync failed; the store keeps reporting it until it is reopened.
+    #[error(
+        "{path}: an earlier sync failed ({cause}); data may be lost, reopen the store to see what is durable"
+    )]
+    SyncFailed {
+        /// The file.
+        path: PathBuf,
+        /// The first failure.
+        cause: String,
+    },
+
+    /// Text does not fit a fixed-size text field.
+    #[error("text of {len} bytes does not fit a {capacity}-byte field (at most {max} bytes plus NUL)", max = capacity.saturating_sub(1))]
+    TextTooLong {
+        /// Bytes of text.
+        len: usize,
+        /// The field's size, NUL included.
+        capacity: usize,
+    },
+
+    /// Bytes that should be UTF-8 text are not.
+    #[error("invalid UTF-8 at byte {valid_up_to}")]
+    InvalidUtf8 {
+        /// Length of the valid prefix.
+        valid_up_to: usize,
+    },
+
+    /// An index past the end.
+    #[error("index {index} is out of range (len {len})")]
+    IndexOutOfRange {
+        /// The index asked for.
+        index: u64,
+        /// The len.
+        len: u64,
+    },
+
+    /// An encoded value does not fit its slot.
+    #[error("encoded value of {needed} bytes does not fit a slot of {slot_size} bytes ({available} available after the length prefix)", available = slot_size.saturating_sub(4))]
+    SlotTooSmall {
+        /// The encoded size.
+        needed: usize,
+        /// The slot size.
+        slot_size: usize,
+    },
+
+    /// bincode failed to encode or decode a value.
+    #[error("slot {index}: {detail}")]
+    Codec {
+        /// The slot.
+        index: u64,
+        /// What bincode said.
+        detail: String,
+    },
+
+    /// A schema is invalid (bad text, a bad field, a zero-sized record).
+    #[error("invalid schema: {detail}")]
+    InvalidSchema {
+        /// What is wrong, and where.
+        detail: String,
+    },
+
+    /// `verify` found problems; each says what and where.
+    #[error("{path}: verify found {} problem(s):\n  {}", problems.len(), problems.join("\n  "))]
+    VerifyFailed {
+        /// The file.
+        path: PathBuf,
+        /// Every problem found.
+        problems: Vec<String>,
+    },
+
+    /// A write was attempted through a handle opened read-only.
+    #[error("{path}: opened read-only; open it with `open` to write")]
+    ReadOnly {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// An argument is out of its range (for example a capacity that overflows).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, op: &'static str, source: io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            op,
+            source,
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Layer 2: a memory map over a [`Backing`](crate::backing::Backing), grown with
+//! `mremap` on Linux, synced by byte range.
+//!
+//! # Safety
+//!
+//! A file mapping is memory that other processes (and other handles) can change, and
+//! that faults with SIGBUS if the file is cut below it. fixrec keeps both from happening
+//! to its own handles: only the one writer (an exclusive lock) writes, a file is only
+//! shrunk while no other handle has it mapped (a lock every mapping handle holds), and a
+//! map never extends past the space reserved in the file. What fixrec cannot prevent is
+//! another program ignoring those advisory locks, for example calling `truncate` on the
+//! file: that can make a read fault. `docs/FORMAT.md` says so, and `verify` reports a
+//! file that is shorter than its header claims.
+
+use std::fs::File;
+use std::io;
+
+use memmap2::{MmapOptions, MmapRaw};
+
+/// A mapping of bytes `0..len` of a file.
+#[derive(Debug)]
+pub(crate) struct Map {
+    raw: Option<MmapRaw>,
+    writable: bool,
+}
+
+impl Map {
+    /// Maps the first `len` bytes of `file` (nothing when `len` is 0).
+    pub fn new(file: &File, len: usize, writable: bool) -> io::Result<Map> {
+        let mut map = Map {
+            raw: None,
+            writable,
+        };
+        map.remap(file, len)?;
+        Ok(map)
+    }
+
+    pub fn len(&self) -> usize {
+        self.raw.as_ref().map_or(0, MmapRaw::len)
+    }
+
+    /// The mapped bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.raw {
+            // SAFETY: the mapping is `len` readable bytes and lives as long as `self`;
+            // see the module's Safety section for why the file stays that long.
+            Some(raw) => unsafe { std::slice::from_raw_parts(raw.as_ptr(), raw.len()) },
+            None => &[],
+        }
+    }
+
+    /// The mapped bytes, writable. Only called on writable maps.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        assert!(self.writable, "fixrec bug: write through a read-only map");
+        match &mut self.raw {
+            // SAFETY: as in `bytes`, and the map is PROT_WRITE; `&mut self` makes this
+            // the only reference into it in this process.
+            Some(raw) => unsafe { std::slice::from_raw_parts_mut(raw.as_mut_ptr(), raw.len()) },
+            None => &mut [],
+        }
+    }
+
+    /// Copies `out.len()` bytes at `offset` with volatile reads, for bytes another
+    /// process may be writing (the meta slots).
+    pub fn read_volatile(&self, offset: usize, out: &mut [u8]) {
+        let bytes = self.bytes();
+        let src = &bytes[offset..offset + out.len()];
+        for (o, s) in out.iter_mut().zip(src) {
+            // SAFETY: `s` is a valid reference into the mapping.
+            *o = unsafe { std::ptr::read_volatile(s) };
+        }
+    }
+
+    /// Makes the map `len` bytes long. On Linux an existing map grows or shrinks with
+    /// `mremap`, which moves page tables and copies no data. Callers make sure that the
+    /// file has at least `len` bytes reserved before they touch the new range.
+    pub fn remap(&mut self, file: &File, len: usize) -> io::Result<()> {
+        if len == self.len() {
+            return Ok(());
+        }
+        if len == 0 {
+            self.raw = None;
+            return Ok(());
+        }
+        #[cfg(target_os = "linux")]
+        if let Some(raw) = &mut self.raw {
+            // SAFETY: no reference into the old range outlives this call (`&mut self`),
+            // and callers keep accesses within the file's reserved size.
+            return unsafe { raw.remap(len, memmap2::RemapOptions::new().may_move(true)) };
+        }
+        let mut opts = MmapOptions::new();
+        opts.len(len);
+        self.raw = Some(if self.writable {
+            opts.map_raw(file)?
+        } else {
+            opts.map_raw_read_only(file)?
+        });
+        Ok(())
+    }
+
+    /// Writes the pages holding `offset..offset + len` back and waits (`msync(MS_SYNC)`).
+    pub fn sync(&self, offset: usize, len: usize) -> io::Result<()> {
+        match &self.raw {
+            Some(raw) if len > 0 => raw.flush_range(offset, len),
+            _ => Ok(()),
+        }
+    }
+
+    /// `msync(MS_ASYNC)` over `offset..offset + len`.
+    pub fn sync_async(&self, offset: usize, len: usize) -> io::Result<()> {
+        match &self.raw {
+            Some(raw) if len > 0 => raw.flush_async_range(offset, len),
+            _ => Ok(()),
+        }
+    }
+
+    /// Passes an access-pattern hint to the kernel.
+    pub fn advise(&self, advice: memmap2::Advice) -> io::Result<()> {
+        match &self.raw {
+            Some(raw) => raw.advise(advice),
+            None => Ok(()),
+        }
+    }
+}

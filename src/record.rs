@@ -1,0 +1,386 @@
+//! Record types: [`Record`] (a Pod type that describes its fields), the [`record!`]
+//! macro that declares one, and the C field types [`FixedStr`] and [`CChar`].
+
+use crate::error::{Error, Result};
+use crate::schema::{FieldType, Schema};
+use std::borrow::Cow;
+use std::fmt;
+
+/// A plain-old-data record that describes its own fields, for the file header.
+///
+/// Declare one with [`record!`](crate::record!), which writes the struct, its `Pod`
+/// implementation and this trait from one declaration, so the fields are never listed
+/// twice.
+pub trait Record: bytemuck::Pod {
+    /// The record's schema: each field's name, type and offset, the layout, size and
+    /// alignment.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidSchema`] if a field name is empty or longer than 47 bytes.
+    fn schema() -> Result<Schema>;
+}
+
+/// A Pod type that can be a field of a [`Record`], with its [`FieldType`].
+///
+/// Implemented for the integers, `f32`, `f64`, [`CChar`], [`FixedStr<N>`] and `[u8; N]`.
+pub trait FieldKind: bytemuck::Pod {
+    /// The field type this Rust type is stored as.
+    const TYPE: FieldType;
+}
+
+macro_rules! scalar_fields {
+    ($($t:ty => $v:ident),*) => {
+        $(impl FieldKind for $t { const TYPE: FieldType = FieldType::$v; })*
+    };
+}
+scalar_fields!(u8 => U8, i8 => I8, u16 => U16, i16 => I16, u32 => U32, i32 => I32,
+    u64 => U64, i64 => I64, f32 => F32, f64 => F64, CChar => Char);
+
+impl<const N: usize> FieldKind for [u8; N] {
+    const TYPE: FieldType = FieldType::Bytes(N as u32);
+}
+
+impl<const N: usize> FieldKind for FixedStr<N> {
+    const TYPE: FieldType = FieldType::Str(N as u32);
+}
+
+/// Declares a [`Record`] type: a `#[repr(C)]` (or `#[repr(C, packed)]`) struct of
+/// [`FieldKind`] fields, with `Clone`, `Copy`, `bytemuck::Pod` and its schema.
+///
+/// The `repr` comes first, then any doc comments and derives. A `#[repr(C)]` record must
+/// have no padding (Pod forbids it): add explicit fields such as `_pad: [u8; 3]`. The
+/// check runs at compile time.
+///
+/// # Examples
+///
+/// ```
+/// use fixrec::{CChar, FixedStr, Record, record};
+///
+/// record! {
+///     #[repr(C)]
+///     /// `struct Member { char Id[256]; char name[256]; }`
+///     #[derive(Debug, PartialEq)]
+///     pub struct Member {
+///         pub id: FixedStr<256>,
+///         pub name: FixedStr<256>,
+///     }
+/// }
+///
+/// record! {
+///     #[repr(C, packed)]
+///     /// `#pragma pack(1) struct SMTEST { char c; int i; short s; }`
+///     pub struct Smtest {
+///         pub c: CChar,
+///         pub i: i32,
+///         pub s: i16,
+///     }
+/// }
+///
+/// let member = Member::schema()?;
+/// assert_eq!(member.record_size(), 512);
+/// assert_eq!(member.field("name").unwrap().offset, 256);
+/// assert_eq!(member.to_string(), "id:str[256],name:str[256]");
+/// assert_eq!(Smtest::schema()?.record_size(), 7);
+/// # Ok::<(), fixrec::Error>(())
+/// ```
+#[macro_export]
+macro_rules! record {
+    (
+        #[repr(C, packed)]
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $( $(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty ),+ $(,)?
+        }
+    ) => {
+        $crate::record!(@emit [C, packed] Packed $(#[$meta])* $vis struct $name {
+            $( $(#[$fmeta])* $fvis $field : $ty ),+
+        });
+    };
+    (
+        #[repr(C)]
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $( $(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty ),+ $(,)?
+        }
+    ) => {
+        $crate::record!(@emit [C] C $(#[$meta])* $vis struct $name {
+            $( $(#[$fmeta])* $fvis $field : $ty ),+
+        });
+    };
+    (@emit [$($repr:tt)*] $layout:ident $(#[$meta:meta])* $vis:vis struct $name:ident {
+        $( $(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty ),+
+    }) => {
+        #[repr($($repr)*)]
+        $(#[$meta])*
+        #[derive(Clone, Copy)]
+        $vis struct $name {
+            $( $(#[$fmeta])* $fvis $field : $ty ),+
+        }
+
+        const _: () = {
+            const fn is_field<T: $crate::FieldKind>() {}
+            $( is_field::<$ty>(); )+
+            assert!(
+                ::core::mem::size_of::<$name>() == 0 $( + ::core::mem::size_of::<$ty>() )+,
+                "a record may not have padding: add explicit fields such as `_pad: [u8; 3]`"
+            );
+        };
+
+        // SAFETY: every field is Pod (checked above), the struct is repr(C) or
+        // repr(C, packed), and its size is the sum of its fields' sizes, so it has no
+        // padding (checked above): every bit pattern is valid and all bytes are data.
+        unsafe impl $crate::bytemuck::Zeroable for $name {}
+        // SAFETY: as above.
+        unsafe impl $crate::bytemuck::Pod for $name {}
+
+        impl $crate::Record for $name {
+            fn schema() -> $crate::Result<$crate::Schema> {
+                $crate::Schema::with_layout(
+                    $crate::Layout::$layout,
+                    ::std::vec![$( $crate::Field {
+                        name: ::std::string::String::from(stringify!($field)),
+                        ty: <$ty as $crate::FieldKind>::TYPE,
+                        offset: ::core::mem::offset_of!($name, $field) as u64,
+                    } ),+],
+                    ::core::mem::size_of::<$name>() as u64,
+                    ::core::mem::align_of::<$name>() as u64,
+                )
+            }
+        }
+    };
+}
+
+/// A C `char[N]` text field: at most N-1 bytes of UTF-8 followed by a NUL, so a C
+/// program can `printf("%s")` it.
+///
+/// Writing never cuts text silently: [`FixedStr::new`] and [`FixedStr::set`] refuse text
+/// that does not fit, and [`FixedStr::truncating`] cuts on a char boundary when asked.
+/// Reading tolerates C data: a full array with no NUL is read as N bytes of text, and
+/// bytes after the first NUL are ignored.
+///
+/// # Examples
+///
+/// ```
+/// use fixrec::FixedStr;
+///
+/// let mut id = FixedStr::<8>::new("22")?;
+/// assert_eq!(id.as_str()?, "22");
+/// assert_eq!(id.as_array(), b"22\0\0\0\0\0\0");
+/// assert!(id.set("eight ch").is_err()); // 8 bytes leave no room for the NUL
+/// assert_eq!(id.as_str()?, "22");       // and the field is unchanged
+/// assert_eq!(FixedStr::<4>::truncating("김용").as_str()?, "김"); // 3 bytes + NUL
+/// # Ok::<(), fixrec::Error>(())
+/// ```
+#[repr(transparent)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FixedStr<const N: usize>([u8; N]);
+
+// SAFETY: a transparent wrapper over [u8; N], which is Zeroable and Pod.
+unsafe impl<const N: usize> bytemuck::Zeroable for FixedStr<N> {}
+// SAFETY: as above.
+unsafe impl<const N: usize> bytemuck::Pod for FixedStr<N> {}
+
+impl<const N: usize> FixedStr<N> {
+    /// The most bytes of text it holds (N - 1: one byte stays for the NUL).
+    pub const MAX_LEN: usize = N.saturating_sub(1);
+
+    /// The field holding `text`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TextTooLong`] if `text` is longer than [`Self::MAX_LEN`] bytes.
+    pub fn new(text: &str) -> Result<Self> {
+        let mut s = Self::default();
+        s.set(text)?;
+        Ok(s)
+    }
+
+    /// The field holding as much of `text` as fits, cut on a char boundary.
+    pub fn truncating(text: &str) -> Self {
+        let mut end = text.len().min(Self::MAX_LEN);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut s = Self::default();
+        s.0[..end].copy_from_slice(&text.as_bytes()[..end]);
+        s
+    }
+
+    /// Replaces the text (the bytes after it become NUL).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TextTooLong`] if it does not fit; the field is then unchanged.
+    pub fn set(&mut self, text: &str) -> Result<()> {
+        if text.len() > Self::MAX_LEN || N == 0 {
+            return Err(Error::TextTooLong {
+                len: text.len(),
+                capacity: N,
+            });
+        }
+        self.0[..text.len()].copy_from_slice(text.as_bytes());
+        self.0[text.len()..].fill(0);
+        Ok(())
+    }
+
+    /// The text's bytes: up to the first NUL, or all N when there is none.
+    pub fn as_bytes(&self) -> &[u8] {
+        let end = self.0.iter().position(|&b| b == 0).unwrap_or(N);
+        &self.0[..end]
+    }
+
+    /// The text.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUtf8`] if the bytes are not UTF-8 (C data can be anything).
+    pub fn as_str(&self) -> Result<&str> {
+        std::str::from_utf8(self.as_bytes()).map_err(|e| Error::InvalidUtf8 {
+            valid_up_to: e.valid_up_to(),
+        })
+    }
+
+    /// The text, with invalid UTF-8 replaced by U+FFFD. Never fails.
+    pub fn to_string_lossy(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(self.as_bytes())
+    }
+
+    /// Bytes of text (before the NUL).
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.first().is_none_or(|&b| b == 0)
+    }
+
+    /// All N bytes, as a C program sees them.
+    pub fn as_array(&self) -> &[u8; N] {
+        &self.0
+    }
+
+    /// The field holding exactly these N bytes (C data: anything goes).
+    pub fn from_array(bytes: [u8; N]) -> Self {
+        FixedStr(bytes)
+    }
+}
+
+impl<const N: usize> Default for FixedStr<N> {
+    fn default() -> Self {
+        FixedStr([0; N])
+    }
+}
+
+impl<const N: usize> fmt::Debug for FixedStr<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.to_string_lossy(), f)
+    }
+}
+
+impl<const N: usize> fmt::Display for FixedStr<N> {
+    /// The text, lossily.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_string_lossy())
+    }
+}
+
+impl<const N: usize> TryFrom<&str> for FixedStr<N> {
+    type Error = Error;
+    fn try_from(text: &str) -> Result<Self> {
+        Self::new(text)
+    }
+}
+
+impl<const N: usize> std::str::FromStr for FixedStr<N> {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<Self> {
+        Self::new(text)
+    }
+}
+
+impl<const N: usize> PartialEq<str> for FixedStr<N> {
+    fn eq(&self, other: &str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl<const N: usize> PartialEq<&str> for FixedStr<N> {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+/// One C `char`: a byte, shown as a character.
+#[repr(transparent)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CChar(pub u8);
+
+// SAFETY: a transparent wrapper over u8.
+unsafe impl bytemuck::Zeroable for CChar {}
+// SAFETY: as above.
+unsafe impl bytemuck::Pod for CChar {}
+
+impl fmt::Debug for CChar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&char::from(self.0), f)
+    }
+}
+
+impl From<u8> for CChar {
+    fn from(b: u8) -> Self {
+        CChar(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_exactly_n_minus_one() {
+        assert!(FixedStr::<4>::new("abc").is_ok());
+        let e = FixedStr::<4>::new("abcd").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::TextTooLong {
+                    len: 4,
+                    capacity: 4
+                }
+            ),
+            "{e}"
+        );
+        assert!(FixedStr::<0>::new("").is_err());
+    }
+
+    #[test]
+    fn c_data_without_nul_and_bad_utf8() {
+        let full = FixedStr::from_array(*b"abcd");
+        assert_eq!(full.as_str().unwrap(), "abcd");
+        let bad = FixedStr::from_array([b'a', 0xff, 0, b'z']);
+        assert!(matches!(
+            bad.as_str(),
+            Err(Error::InvalidUtf8 { valid_up_to: 1 })
+        ));
+        assert_eq!(bad.to_string_lossy(), "a\u{fffd}");
+    }
+
+    #[test]
+    fn truncating_cuts_on_char_boundary() {
+        assert_eq!(FixedStr::<3>::truncating("김").as_str().unwrap(), "");
+        assert_eq!(
+            FixedStr::<7>::truncating("김용김").as_str().unwrap(),
+            "김용"
+        );
+        assert_eq!(FixedStr::<1>::truncating("x").as_str().unwrap(), "");
+    }
+
+    #[test]
+    fn set_clears_the_tail() {
+        let mut s = FixedStr::<6>::new("hello").unwrap();
+        s.set("hi").unwrap();
+        assert_eq!(s.as_array(), b"hi\0\0\0\0");
+    }
+}

@@ -1,0 +1,879 @@
+//! Layer 5: the untyped record array. Len and capacity, a record's bytes, append and
+//! growth, and the commit protocol of DESIGN.md:
+//!
+//! 1. `flush` syncs the records (`msync(MS_SYNC)`);
+//! 2. then writes the next generation into the older meta slot and syncs that page.
+//!
+//! A crash before step 2 completes leaves the previous commit in the other slot, and a
+//! torn slot fails its checksum, so open always finds a committed state. A committed len
+//! never covers records that were not synced in step 1.
+
+use crate::backing::Backing;
+use crate::error::{Error, Result};
+use crate::format::{self, Kind, META_OFFSETS, META_SIZE, Meta, Superblock};
+use crate::mapping::Map;
+use crate::schema::{FieldType, Schema};
+use crate::store::StoreOptions;
+use std::fs;
+use std::path::Path;
+
+/// How a store's capacity grows when a push or reserve needs more room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Growth {
+    /// Double the capacity (at least to what is needed): N pushes remap O(log N) times.
+    #[default]
+    Double,
+    /// Add this many records at a time (at least what is needed): N pushes remap
+    /// O(N / step) times. Useful when the file must stay close to its len.
+    Step(u64),
+}
+
+impl Growth {
+    fn next(self, capacity: usize, needed: usize) -> usize {
+        let grown = match self {
+            Growth::Double => capacity.saturating_mul(2),
+            Growth::Step(step) => {
+                capacity.saturating_add(usize::try_from(step).unwrap_or(usize::MAX))
+            }
+        };
+        grown.max(needed).max(1)
+    }
+}
+
+enum Format {
+    Native { kind: Kind },
+    Raw,
+}
+
+/// The untyped record array over a mapped file: records as byte slices, following a
+/// [`Schema`] known at run time. [`Store<R>`](crate::Store) and
+/// [`SlotStore<T>`](crate::SlotStore) are typed views of it; the command line uses it
+/// directly for schemas given as text.
+///
+/// # Examples
+///
+/// ```
+/// use fixrec::{FieldType, Layout, Schema, StoreOptions, Table};
+///
+/// let schema = Schema::from_fields(Layout::Packed,
+///     [("c", FieldType::Char), ("i", FieldType::I32), ("s", FieldType::I16)])?;
+/// let dir = tempfile::tempdir()?;
+/// let mut table = Table::create(dir.path().join("smtest.fxr"), schema, &StoreOptions::new())?;
+/// let i = table.append(&[b'a', 100, 0, 0, 0, 10, 0])?;
+/// table.flush()?;
+/// assert_eq!(table.record(i), Some(&[b'a', 100, 0, 0, 0, 10, 0][..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Table {
+    backing: Backing,
+    map: Map,
+    format: Format,
+    schema: Option<Schema>,
+    rs: usize,
+    data_offset: usize,
+    len: usize,
+    capacity: usize,
+    /// Bytes reserved in the file: accesses below this never fault.
+    file_size: u64,
+    committed: Meta,
+    growth: Growth,
+    writable: bool,
+    failed: Option<String>,
+    remaps: u64,
+}
+
+fn too_large(path: &Path, what: &str) -> Error {
+    Error::InvalidArgument(format!("{}: {what} does not fit in memory", path.display()))
+}
+
+fn to_usize(path: &Path, v: u64, what: &str) -> Result<usize> {
+    usize::try_from(v).map_err(|_| too_large(path, what))
+}
+
+impl Table {
+    /// Creates a native file holding `sb`, with room for `capacity` records.
+    pub(crate) fn create_native(
+        path: &Path,
+        sb: Superblock,
+        capacity: u64,
+        growth: Growth,
+    ) -> Result<Table> {
+        let backing = Backing::create_new(path)?;
+        let made = Self::init(backing, sb, capacity, growth);
+        if made.is_err() {
+            // We created the file; a failed create leaves nothing behind.
+            let _ = fs::remove_file(path);
+        }
+        made
+    }
+
+    fn init(backing: Backing, sb: Superblock, capacity: u64, growth: Growth) -> Result<Table> {
+        backing.lock_writer()?;
+        backing.lock_mapped()?;
+        let path = backing.path().to_owned();
+        let rs = sb.schema.record_size();
+        let file_size = capacity
+            .checked_mul(rs)
+            .and_then(|d| d.checked_add(sb.data_offset))
+            .filter(|&s| s <= isize::MAX as u64)
+            .ok_or_else(|| too_large(&path, "the initial capacity"))?;
+        backing.write_at(&sb.encode(), 0)?;
+        backing.allocate(0, file_size)?;
+        backing.sync_data()?;
+        let meta = Meta {
+            generation: 1,
+            len: 0,
+            capacity,
+        };
+        backing.write_at(&meta.encode(), meta.slot_offset() as u64)?;
+        backing.sync_data()?;
+        backing.sync_parent_dir()?;
+        let map = Map::new(backing.file(), file_size as usize, true)
+            .map_err(|e| backing.err("map", e))?;
+        Ok(Table {
+            map,
+            format: Format::Native { kind: sb.kind },
+            rs: rs as usize,
+            data_offset: sb.data_offset as usize,
+            schema: Some(sb.schema),
+            len: 0,
+            capacity: capacity as usize,
+            file_size,
+            committed: meta,
+            growth,
+            writable: true,
+            failed: None,
+            remaps: 0,
+            backing,
+        })
+    }
+
+    /// Opens a native file. `check` sees the decoded superblock before anything is
+    /// mapped and may refuse it (a schema that does not match the caller's type).
+    pub(crate) fn open_native(
+        path: &Path,
+        writable: bool,
+        growth: Growth,
+        check: impl FnOnce(&Superblock) -> Result<()>,
+    ) -> Result<Table> {
+        let backing = Backing::open(path, writable)?;
+        if writable {
+            backing.lock_writer()?;
+        }
+        backing.lock_mapped()?;
+        let size = backing.size()?;
+        let (sb, header) = read_header(&backing, size)?;
+        check(&sb)?;
+        let meta = Meta::pick(path, &header)?;
+        let rs = sb.schema.record_size();
+        let needed = meta
+            .capacity
+            .checked_mul(rs)
+            .and_then(|d| d.checked_add(sb.data_offset))
+            .unwrap_or(u64::MAX);
+        if needed > size {
+            return Err(Error::DataPastEnd {
+                path: path.into(),
+                needed,
+                file_size: size,
+            });
+        }
+        let map_len = to_usize(path, needed, "the data region")?;
+        let map = Map::new(backing.file(), map_len, writable).map_err(|e| backing.err("map", e))?;
+        Ok(Table {
+            map,
+            format: Format::Native { kind: sb.kind },
+            rs: rs as usize,
+            data_offset: sb.data_offset as usize,
+            schema: Some(sb.schema),
+            len: to_usize(path, meta.len, "the len")?,
+            capacity: to_usize(path, meta.capacity, "the capacity")?,
+            file_size: needed,
+            committed: meta,
+            growth,
+            writable,
+            failed: None,
+            remaps: 0,
+            backing,
+        })
+    }
+
+    /// Creates an empty headerless file of `rs`-byte records.
+    pub(crate) fn create_raw_rs(path: &Path, rs: usize, growth: Growth) -> Result<Table> {
+        let backing = Backing::create_new(path)?;
+        let made = (|| {
+            backing.lock_writer()?;
+            backing.lock_mapped()?;
+            backing.sync_parent_dir()
+        })();
+        if let Err(e) = made {
+            let _ = fs::remove_file(path);
+            return Err(e);
+        }
+        Self::raw(backing, rs, 0, growth, true)
+    }
+
+    /// Opens a headerless file of `rs`-byte records: its len is its size / `rs`.
+    pub(crate) fn open_raw_rs(
+        path: &Path,
+        rs: usize,
+        writable: bool,
+        growth: Growth,
+    ) -> Result<Table> {
+        let backing = Backing::open(path, writable)?;
+        if writable {
+            backing.lock_writer()?;
+        }
+        backing.lock_mapped()?;
+        let size = backing.size()?;
+        Self::raw(backing, rs, size, growth, writable)
+    }
+
+    fn raw(
+        backing: Backing,
+        rs: usize,
+        size: u64,
+        growth: Growth,
+        writable: bool,
+    ) -> Result<Table> {
+        let path = backing.path();
+        if rs == 0 {
+            return Err(Error::InvalidSchema {
+                detail: "records of size 0 cannot be stored".into(),
+            });
+        }
+        let len = raw_len(path, size, rs)?;
+        let map_len = to_usize(path, size, "the file")?;
+        let map = Map::new(backing.file(), map_len, writable).map_err(|e| backing.err("map", e))?;
+        Ok(Table {
+            map,
+            format: Format::Raw,
+            schema: None,
+            rs,
+            data_offset: 0,
+            len,
+            capacity: len,
+            file_size: size,
+            committed: Meta {
+                generation: 0,
+                len: len as u64,
+                capacity: len as u64,
+            },
+            growth,
+            writable,
+            failed: None,
+            remaps: 0,
+            backing,
+        })
+    }
+
+    /// Creates a native store file holding records of `schema`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyExists`]; an IO error.
+    pub fn create(path: impl AsRef<Path>, schema: Schema, options: &StoreOptions) -> Result<Table> {
+        let cap = options.capacity_for(schema.record_size());
+        let sb = Superblock::new(schema, Kind::Records);
+        Self::create_native(path.as_ref(), sb, cap, options.growth_policy())
+    }
+
+    /// Opens a native store file of any schema (read from its header), for writing.
+    ///
+    /// # Errors
+    ///
+    /// Every bad-file kind of [`Error`]; [`Error::Locked`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Table> {
+        Self::open_native(path.as_ref(), true, Growth::default(), |_| Ok(()))
+    }
+
+    /// Opens a native store file of any schema, mapped read-only.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Table> {
+        Self::open_native(path.as_ref(), false, Growth::default(), |_| Ok(()))
+    }
+
+    /// Creates an empty headerless file of records of `schema`.
+    pub fn create_raw(path: impl AsRef<Path>, schema: Schema) -> Result<Table> {
+        let mut t = Self::create_raw_rs(
+            path.as_ref(),
+            schema.record_size() as usize,
+            Growth::default(),
+        )?;
+        t.schema = Some(schema);
+        Ok(t)
+    }
+
+    /// Opens a headerless file of records of `schema`; len is its size divided by the
+    /// record size.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RawSizeNotMultiple`] naming both sizes; [`Error::Locked`].
+    pub fn open_raw(path: impl AsRef<Path>, schema: Schema, writable: bool) -> Result<Table> {
+        let rs = usize::try_from(schema.record_size())
+            .map_err(|_| too_large(path.as_ref(), "the record"))?;
+        let mut t = Self::open_raw_rs(path.as_ref(), rs, writable, Growth::default())?;
+        t.schema = Some(schema);
+        Ok(t)
+    }
+
+    /// The file's path (or region's name).
+    pub fn path(&self) -> &Path {
+        self.backing.path()
+    }
+
+    /// The records' schema: from the header, or as given for a raw file (`None` for a
+    /// raw `Store<R>`, whose type is all it knows).
+    pub fn schema(&self) -> Option<&Schema> {
+        self.schema.as_ref()
+    }
+
+    /// Whether the file is headerless.
+    pub fn is_raw(&self) -> bool {
+        matches!(self.format, Format::Raw)
+    }
+
+    pub(crate) fn kind(&self) -> Option<Kind> {
+        match self.format {
+            Format::Native { kind } => Some(kind),
+            Format::Raw => None,
+        }
+    }
+
+    /// Bytes per record.
+    pub fn record_size(&self) -> usize {
+        self.rs
+    }
+
+    /// Records in the table.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it holds no records.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Records it has room for before it grows.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Where record 0 starts in the file (0 for raw files).
+    pub fn data_offset(&self) -> usize {
+        self.data_offset
+    }
+
+    /// Bytes of the file this handle has reserved and mapped.
+    pub fn file_size(&self) -> u64 {
+        self.file_size
+    }
+
+    /// The generation of the last commit this handle made or saw (0 for raw files).
+    pub fn generation(&self) -> u64 {
+        self.committed.generation
+    }
+
+    /// How many times this handle has resized its map.
+    pub fn remaps(&self) -> u64 {
+        self.remaps
+    }
+
+    /// Whether this handle may write.
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.writable {
+            Ok(())
+        } else {
+            Err(Error::ReadOnly {
+                path: self.path().into(),
+            })
+        }
+    }
+
+    /// The bytes of records `0..len`.
+    pub fn records(&self) -> &[u8] {
+        &self.map.bytes()[self.data_offset..self.data_offset + self.len * self.rs]
+    }
+
+    /// The bytes of records `0..len`, writable (typed stores call it only when writable).
+    pub(crate) fn records_mut_unchecked(&mut self) -> &mut [u8] {
+        let (start, end) = (self.data_offset, self.data_offset + self.len * self.rs);
+        &mut self.map.bytes_mut()[start..end]
+    }
+
+    /// The bytes of record `i`.
+    pub fn record(&self, i: usize) -> Option<&[u8]> {
+        (i < self.len).then(|| {
+            let at = self.data_offset + i * self.rs;
+            &self.map.bytes()[at..at + self.rs]
+        })
+    }
+
+    /// The bytes of record `i`, writable.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReadOnly`]; [`Error::IndexOutOfRange`].
+    pub fn record_mut(&mut self, i: usize) -> Result<&mut [u8]> {
+        self.check_writable()?;
+        let len = self.len;
+        self.record_mut_unchecked(i).ok_or(Error::IndexOutOfRange {
+            index: i as u64,
+            len: len as u64,
+        })
+    }
+
+    pub(crate) fn record_mut_unchecked(&mut self, i: usize) -> Option<&mut [u8]> {
+        if i >= self.len {
+            return None;
+        }
+        let at = self.data_offset + i * self.rs;
+        Some(&mut self.map.bytes_mut()[at..at + self.rs])
+    }
+
+    /// Appends `n` records, filled by `fill` (which gets exactly `n * record_size`
+    /// bytes), and returns the index of the first. The new records are part of len only
+    /// after `fill` returns, so a failed append leaves no half-written record.
+    pub(crate) fn append_with(&mut self, n: usize, fill: impl FnOnce(&mut [u8])) -> Result<usize> {
+        self.reserve(n)?;
+        let first = self.len;
+        let end = first + n;
+        if let Format::Raw = self.format {
+            let to = (end * self.rs) as u64;
+            self.backing.allocate(self.file_size, to)?;
+            self.file_size = self.file_size.max(to);
+        }
+        let (start, stop) = (
+            self.data_offset + first * self.rs,
+            self.data_offset + end * self.rs,
+        );
+        fill(&mut self.map.bytes_mut()[start..stop]);
+        self.len = end;
+        Ok(first)
+    }
+
+    /// Appends whole records from `bytes` and returns the index of the first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] if `bytes` is not a whole number of records;
+    /// [`Error::ReadOnly`]; an IO error when the file cannot grow.
+    pub fn append(&mut self, bytes: &[u8]) -> Result<usize> {
+        if bytes.len() % self.rs != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "{} bytes are not a whole number of {}-byte records",
+                bytes.len(),
+                self.rs
+            )));
+        }
+        self.append_with(bytes.len() / self.rs, |dst| dst.copy_from_slice(bytes))
+    }
+
+    /// Shortens len to `n` (no effect if `n >= len`). The file keeps its size until
+    /// `shrink_to_fit` (or, for raw files, `flush`).
+    pub fn truncate(&mut self, n: usize) {
+        self.len = self.len.min(n);
+    }
+
+    /// Makes room for `additional` more records, growing by the growth policy.
+    pub fn reserve(&mut self, additional: usize) -> Result<()> {
+        self.check_writable()?;
+        let needed = self
+            .len
+            .checked_add(additional)
+            .ok_or_else(|| too_large(self.path(), "the capacity"))?;
+        if needed <= self.capacity {
+            return Ok(());
+        }
+        self.set_capacity(self.growth.next(self.capacity, needed))
+    }
+
+    /// Grows or shrinks the map (and, for native files, the reserved file) to `cap`
+    /// records.
+    fn set_capacity(&mut self, cap: usize) -> Result<()> {
+        let path = self.backing.path();
+        let map_len = cap
+            .checked_mul(self.rs)
+            .and_then(|d| d.checked_add(self.data_offset))
+            .filter(|&l| l <= isize::MAX as usize)
+            .ok_or_else(|| too_large(path, "the capacity"))?;
+        if let Format::Native { .. } = self.format {
+            self.backing.allocate(self.file_size, map_len as u64)?;
+            self.file_size = self.file_size.max(map_len as u64);
+        }
+        // A raw file's map may reach past its end: only records below len, whose
+        // blocks `append_with` reserved, are ever touched.
+        self.map
+            .remap(self.backing.file(), map_len)
+            .map_err(|e| self.backing.err("remap", e))?;
+        self.capacity = cap;
+        self.remaps += 1;
+        Ok(())
+    }
+
+    /// Shrinks capacity (and the file) to len. Refused with [`Error::InUse`] while
+    /// another handle has the file mapped.
+    pub fn shrink_to_fit(&mut self) -> Result<()> {
+        self.check_writable()?;
+        let target = self.len;
+        let target_size = (self.data_offset + target * self.rs) as u64;
+        if self.capacity == target && self.file_size == target_size {
+            return Ok(());
+        }
+        self.backing.lock_alone()?;
+        let done = (|| {
+            let old = self.capacity;
+            self.capacity = target;
+            // Commit the smaller capacity before the file shrinks, so that no durable
+            // meta ever points past the end of the file.
+            if let Err(e) = self.flush() {
+                self.capacity = old;
+                return Err(e);
+            }
+            self.map
+                .remap(self.backing.file(), target_size as usize)
+                .map_err(|e| self.backing.err("remap", e))?;
+            self.remaps += 1;
+            self.backing.shrink(target_size)?;
+            self.file_size = target_size;
+            Ok(())
+        })();
+        self.backing.unlock_alone();
+        done
+    }
+
+    fn check_failed(&self) -> Result<()> {
+        match &self.failed {
+            Some(cause) => Err(Error::SyncFailed {
+                path: self.path().into(),
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs a sync; the first failure latches (PostgreSQL's fsync lesson: a retried
+    /// sync may "succeed" after the kernel dropped the dirty pages).
+    fn sync(&mut self, offset: usize, len: usize) -> Result<()> {
+        self.check_failed()?;
+        if let Err(e) = self.map.sync(offset, len) {
+            self.failed = Some(e.to_string());
+            return Err(self.backing.err("sync", e));
+        }
+        Ok(())
+    }
+
+    /// The durability point: records synced, then the meta committed and synced.
+    pub fn flush(&mut self) -> Result<()> {
+        self.check_failed()?;
+        if !self.writable {
+            return Ok(());
+        }
+        self.sync(self.data_offset, self.len * self.rs)?;
+        match self.format {
+            Format::Native { .. } => {
+                if self.committed.len == self.len as u64
+                    && self.committed.capacity == self.capacity as u64
+                {
+                    return Ok(());
+                }
+                let meta = Meta {
+                    generation: self.committed.generation + 1,
+                    len: self.len as u64,
+                    capacity: self.capacity as u64,
+                };
+                let at = meta.slot_offset();
+                self.map.bytes_mut()[at..at + META_SIZE].copy_from_slice(&meta.encode());
+                self.sync(at, META_SIZE)?;
+                self.committed = meta;
+            }
+            Format::Raw => {
+                let size = (self.len * self.rs) as u64;
+                if self.file_size > size {
+                    self.backing.lock_alone()?;
+                    let cut = self.backing.shrink(size);
+                    self.backing.unlock_alone();
+                    cut?;
+                    self.file_size = size;
+                }
+                self.committed.len = self.len as u64;
+            }
+        }
+        Ok(())
+    }
+
+    /// Syncs the bytes of records `range` without committing.
+    pub fn flush_range(&mut self, range: std::ops::Range<usize>) -> Result<()> {
+        if range.start > range.end || range.end > self.len {
+            return Err(Error::IndexOutOfRange {
+                index: range.end as u64,
+                len: self.len as u64,
+            });
+        }
+        let n = range.end - range.start;
+        self.sync(self.data_offset + range.start * self.rs, n * self.rs)
+    }
+
+    /// Schedules write-back of the records (`msync(MS_ASYNC)`), without waiting or
+    /// committing.
+    pub fn flush_async(&mut self) -> Result<()> {
+        self.check_failed()?;
+        self.map
+            .sync_async(self.data_offset, self.len * self.rs)
+            .map_err(|e| self.backing.err("schedule write-back", e))
+    }
+
+    /// Picks up the latest commit (and growth) of the writer. Returns whether anything
+    /// changed.
+    pub fn refresh(&mut self) -> Result<bool> {
+        match self.format {
+            Format::Native { .. } => {
+                let mut head = [0u8; META_OFFSETS[1] + META_SIZE];
+                self.map.read_volatile(0, &mut head);
+                let meta = Meta::pick(self.backing.path(), &head)?;
+                if meta == self.committed {
+                    return Ok(false);
+                }
+                let path = self.backing.path();
+                let needed = meta
+                    .capacity
+                    .checked_mul(self.rs as u64)
+                    .and_then(|d| d.checked_add(self.data_offset as u64))
+                    .unwrap_or(u64::MAX);
+                if needed > self.map.len() as u64 {
+                    let size = self.backing.size()?;
+                    if needed > size {
+                        return Err(Error::DataPastEnd {
+                            path: path.into(),
+                            needed,
+                            file_size: size,
+                        });
+                    }
+                    let len = to_usize(path, needed, "the data region")?;
+                    self.map
+                        .remap(self.backing.file(), len)
+                        .map_err(|e| self.backing.err("remap", e))?;
+                    self.remaps += 1;
+                    self.file_size = needed;
+                }
+                self.len = to_usize(path, meta.len, "the len")?;
+                self.capacity = to_usize(path, meta.capacity, "the capacity")?;
+                self.committed = meta;
+                Ok(true)
+            }
+            Format::Raw => {
+                let size = self.backing.size()?;
+                if size == self.file_size {
+                    return Ok(false);
+                }
+                let len = raw_len(self.backing.path(), size, self.rs)?;
+                let map_len = to_usize(self.backing.path(), size, "the file")?;
+                if map_len > self.map.len() {
+                    self.map
+                        .remap(self.backing.file(), map_len)
+                        .map_err(|e| self.backing.err("remap", e))?;
+                    self.remaps += 1;
+                }
+                self.file_size = size;
+                self.len = len;
+                self.capacity = len;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Checks every invariant of the file as it is on disk now: header, meta slots,
+    /// sizes, and each record's fields. Returns every problem found (empty when sound).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::VerifyFailed`] with the list; an IO error.
+    pub fn verify(&self) -> Result<()> {
+        let problems = self.problems()?;
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::VerifyFailed {
+                path: self.path().into(),
+                problems,
+            })
+        }
+    }
+
+    fn problems(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        let size = self.backing.size()?;
+        let records_in_file;
+        match self.format {
+            Format::Native { .. } => {
+                let (sb, header) = match read_header(&self.backing, size) {
+                    Ok(h) => h,
+                    Err(e) => return Ok(vec![e.to_string()]),
+                };
+                if Some(&sb.schema) != self.schema.as_ref() {
+                    problems.push("the superblock changed since the store was opened".into());
+                }
+                for (i, &at) in META_OFFSETS.iter().enumerate() {
+                    if Meta::decode(i, &header[at..at + META_SIZE]).is_none()
+                        && self.committed.generation % 2 == i as u64
+                    {
+                        problems.push(format!(
+                            "meta slot {i} holds generation {} in memory but is invalid on disk",
+                            self.committed.generation
+                        ));
+                    }
+                }
+                match Meta::pick(self.path(), &header) {
+                    Ok(meta) => {
+                        let needed = meta
+                            .capacity
+                            .checked_mul(self.rs as u64)
+                            .and_then(|d| d.checked_add(sb.data_offset));
+                        match needed {
+                            Some(n) if n <= size => {}
+                            _ => problems.push(format!(
+                                "the file has {size} bytes but its data region (capacity {}) needs {}; was it truncated by another program?",
+                                meta.capacity,
+                                needed.map_or("more than 2^64".into(), |n| n.to_string())
+                            )),
+                        }
+                    }
+                    Err(e) => problems.push(e.to_string()),
+                }
+                records_in_file = size.saturating_sub(self.data_offset as u64) / self.rs as u64;
+            }
+            Format::Raw => {
+                if size % self.rs as u64 != 0 {
+                    problems.push(
+                        Error::RawSizeNotMultiple {
+                            path: self.path().into(),
+                            file_size: size,
+                            record_size: self.rs as u64,
+                            remainder: size % self.rs as u64,
+                        }
+                        .to_string(),
+                    );
+                }
+                records_in_file = size / self.rs as u64;
+            }
+        }
+        let readable = self
+            .len
+            .min(usize::try_from(records_in_file).unwrap_or(usize::MAX));
+        if readable < self.len {
+            problems.push(format!(
+                "records {readable}..{} lie past the end of the file ({size} bytes)",
+                self.len
+            ));
+        }
+        let bytes = &self.records()[..readable * self.rs];
+        self.check_records(bytes, &mut problems);
+        Ok(problems)
+    }
+
+    fn check_records(&self, bytes: &[u8], problems: &mut Vec<String>) {
+        const MAX_REPORTED: usize = 100;
+        let mut bad = 0usize;
+        let mut report = |problems: &mut Vec<String>, msg: String| {
+            bad += 1;
+            if bad <= MAX_REPORTED {
+                problems.push(msg);
+            }
+        };
+        for (i, rec) in bytes.chunks_exact(self.rs).enumerate() {
+            if let Some(Kind::Slots) = self.kind() {
+                let n = u32::from_le_bytes(rec[..4].try_into().expect("slots are > 4 bytes"));
+                if n as usize > self.rs - 4 {
+                    report(
+                        problems,
+                        format!(
+                            "slot {i}: length {n} exceeds the slot's {} bytes",
+                            self.rs - 4
+                        ),
+                    );
+                }
+                continue;
+            }
+            let Some(schema) = &self.schema else { break };
+            for f in schema.fields() {
+                let v = &rec[f.offset as usize..(f.offset + f.ty.size()) as usize];
+                match f.ty {
+                    FieldType::Bool if v[0] > 1 => report(
+                        problems,
+                        format!("record {i}, field {}: bool byte is {}", f.name, v[0]),
+                    ),
+                    FieldType::Str(_) => {
+                        let text = v.split(|&b| b == 0).next().unwrap_or(v);
+                        if let Err(e) = std::str::from_utf8(text) {
+                            report(
+                                problems,
+                                format!(
+                                    "record {i}, field {}: invalid UTF-8 at byte {}",
+                                    f.name,
+                                    e.valid_up_to()
+                                ),
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if bad > MAX_REPORTED {
+            problems.push(format!("... and {} more bad fields", bad - MAX_REPORTED));
+        }
+    }
+
+    /// Passes an access-pattern hint to the kernel for the whole map.
+    pub fn advise(&self, advice: memmap2::Advice) -> Result<()> {
+        self.map
+            .advise(advice)
+            .map_err(|e| self.backing.err("madvise", e))
+    }
+}
+
+impl Drop for Table {
+    /// Commits what was written (errors are lost here; call `flush` to see them) and
+    /// releases the writer lock.
+    fn drop(&mut self) {
+        if self.writable {
+            let _ = self.flush();
+            self.backing.unlock_writer();
+        }
+    }
+}
+
+fn raw_len(path: &Path, size: u64, rs: usize) -> Result<usize> {
+    if size % rs as u64 != 0 {
+        return Err(Error::RawSizeNotMultiple {
+            path: path.into(),
+            file_size: size,
+            record_size: rs as u64,
+            remainder: size % rs as u64,
+        });
+    }
+    to_usize(path, size / rs as u64, "the file")
+}
+
+/// Reads and decodes the header of a native file of `size` bytes.
+fn read_header(backing: &Backing, size: u64) -> Result<(Superblock, Vec<u8>)> {
+    let mut head = vec![0u8; format::SUPERBLOCK_SIZE.min(size as usize)];
+    let n = backing.read_at(&mut head, 0)?;
+    head.truncate(n);
+    let needed = if head.len() >= format::SUPERBLOCK_SIZE && head[..8] == format::MAGIC {
+        Superblock::needed_len(&head)
+    } else {
+        head.len()
+    };
+    let mut header = vec![0u8; needed.min(size as usize)];
+    let n = backing.read_at(&mut header, 0)?;
+    header.truncate(n);
+    let sb = Superblock::decode(backing.path(), &header, size)?;
+    Ok((sb, header))
+}
