@@ -1,10 +1,7 @@
-//! The `fixrec` command line.
+//! The `fixrec` command line: create, import, inspect, edit and export record files.
 
-fn main() {
-    std::process::exit(fixrec_cli_main());
-}
+mod cli;
 
-fn fixrec_cli_main() -> i32 {
-    eprintln!("fixrec: the command line is not built yet");
-    1
+fn main() -> std::process::ExitCode {
+    cli::main()
 }

@@ -465,7 +465,7 @@ impl Table {
     /// [`Error::InvalidArgument`] if `bytes` is not a whole number of records;
     /// [`Error::ReadOnly`]; an IO error when the file cannot grow.
     pub fn append(&mut self, bytes: &[u8]) -> Result<usize> {
-        if bytes.len() % self.rs != 0 {
+        if !bytes.len().is_multiple_of(self.rs) {
             return Err(Error::InvalidArgument(format!(
                 "{} bytes are not a whole number of {}-byte records",
                 bytes.len(),
@@ -709,8 +709,7 @@ impl Table {
     fn problems(&self) -> Result<Vec<String>> {
         let mut problems = Vec::new();
         let size = self.backing.size()?;
-        let records_in_file;
-        match self.format {
+        let records_in_file = match self.format {
             Format::Native { .. } => {
                 let (sb, header) = match read_header(&self.backing, size) {
                     Ok(h) => h,
@@ -746,7 +745,7 @@ impl Table {
                     }
                     Err(e) => problems.push(e.to_string()),
                 }
-                records_in_file = size.saturating_sub(self.data_offset as u64) / self.rs as u64;
+                size.saturating_sub(self.data_offset as u64) / self.rs as u64
             }
             Format::Raw => {
                 if size % self.rs as u64 != 0 {
@@ -760,9 +759,9 @@ impl Table {
                         .to_string(),
                     );
                 }
-                records_in_file = size / self.rs as u64;
+                size / self.rs as u64
             }
-        }
+        };
         let readable = self
             .len
             .min(usize::try_from(records_in_file).unwrap_or(usize::MAX));
@@ -850,7 +849,7 @@ impl Drop for Table {
 }
 
 fn raw_len(path: &Path, size: u64, rs: usize) -> Result<usize> {
-    if size % rs as u64 != 0 {
+    if !size.is_multiple_of(rs as u64) {
         return Err(Error::RawSizeNotMultiple {
             path: path.into(),
             file_size: size,

@@ -280,7 +280,7 @@ impl Schema {
                 "record size {record_size} is larger than the maximum {MAX_RECORD_SIZE}"
             )));
         }
-        if !align.is_power_of_two() || align > 4096 || record_size % align != 0 {
+        if !align.is_power_of_two() || align > 4096 || !record_size.is_multiple_of(align) {
             return Err(invalid(format!(
                 "alignment {align} is not a power of two up to 4096 that divides the record size {record_size}"
             )));
