@@ -48,9 +48,14 @@ mod store;
 mod table;
 
 pub use bytemuck;
+
+/// The README's examples, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 pub use error::{Error, Result};
 pub use record::{CChar, FieldKind, FixedStr, Record};
 pub use schema::{Field, FieldType, Layout, Schema};
 pub use slot::SlotStore;
 pub use store::{Access, ReadOnly, ReadWrite, Store, StoreOptions};
-pub use table::{Growth, Table};
+pub use table::{Growth, SyncHook, SyncStep, Table};

@@ -406,6 +406,12 @@ impl<R: Pod> Store<R, ReadOnly> {
 }
 
 impl<R: Pod> Store<R> {
+    /// Installs a test seam called before every sync; see `Table::set_sync_hook`.
+    #[doc(hidden)]
+    pub fn set_sync_hook(&mut self, hook: crate::table::SyncHook) {
+        self.table.set_sync_hook(hook)
+    }
+
     /// Record `i`, writable in place, or `None` past the end.
     pub fn get_mut(&mut self, i: usize) -> Option<&mut R> {
         self.table

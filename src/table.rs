@@ -81,6 +81,25 @@ pub struct Table {
     writable: bool,
     failed: Option<String>,
     remaps: u64,
+    sync_hook: Option<SyncHook>,
+}
+
+/// A test seam: called before each sync with the byte range (in the file) about to be
+/// synced. An error it returns is taken as that sync's failure (and latches). Crash and
+/// power-loss tests use it to snapshot the durable image and to inject failing syncs.
+#[doc(hidden)]
+pub type SyncHook = Box<dyn FnMut(SyncStep) -> std::io::Result<()> + Send + Sync>;
+
+/// What a [`SyncHook`] is told.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncStep {
+    /// True for the meta slot's sync (the commit), false for records.
+    pub meta: bool,
+    /// First byte, in the file.
+    pub offset: usize,
+    /// Bytes.
+    pub len: usize,
 }
 
 fn too_large(path: &Path, what: &str) -> Error {
@@ -145,6 +164,7 @@ impl Table {
             writable: true,
             failed: None,
             remaps: 0,
+            sync_hook: None,
             backing,
         })
     }
@@ -195,6 +215,7 @@ impl Table {
             writable,
             failed: None,
             remaps: 0,
+            sync_hook: None,
             backing,
         })
     }
@@ -264,6 +285,7 @@ impl Table {
             writable,
             failed: None,
             remaps: 0,
+            sync_hook: None,
             backing,
         })
     }
@@ -562,7 +584,12 @@ impl Table {
     /// sync may "succeed" after the kernel dropped the dirty pages).
     fn sync(&mut self, offset: usize, len: usize) -> Result<()> {
         self.check_failed()?;
-        if let Err(e) = self.map.sync(offset, len) {
+        let meta = offset < format::META_OFFSETS[1] + META_SIZE;
+        let hooked = match &mut self.sync_hook {
+            Some(hook) => hook(SyncStep { meta, offset, len }),
+            None => Ok(()),
+        };
+        if let Err(e) = hooked.and_then(|()| self.map.sync(offset, len)) {
             self.failed = Some(e.to_string());
             return Err(self.backing.err("sync", e));
         }
@@ -827,6 +854,12 @@ impl Table {
         if bad > MAX_REPORTED {
             problems.push(format!("... and {} more bad fields", bad - MAX_REPORTED));
         }
+    }
+
+    /// Installs a [`SyncHook`] (tests only).
+    #[doc(hidden)]
+    pub fn set_sync_hook(&mut self, hook: SyncHook) {
+        self.sync_hook = Some(hook);
     }
 
     /// Passes an access-pattern hint to the kernel for the whole map.
