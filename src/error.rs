@@ -223,6 +223,47 @@ pub enum Error {
         detail: String,
     },
 
+    /// Schema text that does not parse: `position` is the byte in `text` where the
+    /// problem starts.
+    #[error("invalid schema text at byte {position} of {text:?}: {detail}")]
+    SchemaSyntax {
+        /// The schema text as given.
+        text: String,
+        /// Byte offset of the problem in `text`.
+        position: usize,
+        /// What is wrong and what was expected.
+        detail: String,
+    },
+
+    /// A value that does not fit its field (text too long, a number out of range, not a
+    /// number, invalid UTF-8, a wrong JSON type).
+    #[error("field `{field}`: value {value}: {detail}")]
+    BadValue {
+        /// The field's name.
+        field: String,
+        /// The value, quoted and shortened for the message.
+        value: String,
+        /// Why it does not fit.
+        detail: String,
+    },
+
+    /// A name (a CSV column, a JSON key, a `field=value` argument) that is not a field of
+    /// the schema.
+    #[error("unknown field `{name}` (the schema's fields are: {known})")]
+    UnknownField {
+        /// The name given.
+        name: String,
+        /// The schema's field names, comma-separated.
+        known: String,
+    },
+
+    /// A field of the schema that the input does not give a value for.
+    #[error("missing field `{field}`: the input gives no value for it")]
+    MissingField {
+        /// The field's name.
+        field: String,
+    },
+
     /// `verify` found problems; each says what and where.
     #[error("{path}: verify found {} problem(s):\n  {}", problems.len(), problems.join("\n  "))]
     VerifyFailed {

@@ -8,6 +8,11 @@
 use crate::error::{Error, Result};
 use std::fmt;
 
+mod text;
+mod value;
+
+pub use value::Columns;
+
 /// The longest field name, in bytes (the header stores names in 48-byte NUL-padded cells).
 pub const MAX_NAME_LEN: usize = 47;
 /// The most fields a schema may have.

@@ -1,0 +1,776 @@
+//! Dynamic records: a record's bytes to and from values, following its [`Schema`].
+//!
+//! | type            | JSON                         | text (CSV cell, `field=value`)   |
+//! |-----------------|------------------------------|----------------------------------|
+//! | integers        | number                       | decimal                          |
+//! | `f32`, `f64`    | number, or `"NaN"`, `"inf"`, `"-inf"` | decimal, `NaN`, `inf`, `-inf` |
+//! | `bool`          | `true` / `false`             | `true`/`false` (or `1`/`0`)      |
+//! | `char`          | one-character string (`""` for NUL) | one character             |
+//! | `str[N]`        | string, at most N-1 bytes of UTF-8 | the text itself            |
+//! | `bytes[N]`      | hex string, at most 2N digits | hex, zero-padded to N bytes     |
+//!
+//! A `char` is one C byte, shown as the character with that code (U+0000 to U+00FF).
+//! Values that do not fit are [`Error::BadValue`] naming the field and the value.
+//! Writing fills the whole field (a `str` is NUL-padded, `bytes` zero-padded), so a record
+//! made field by field from a zeroed buffer has the same bytes as a C program's.
+
+use super::{Field, FieldType, Schema};
+use crate::error::{Error, Result};
+use serde_json::{Map, Value};
+use std::fmt::Write as _;
+
+/// How much of a bad value an error message shows.
+const SHOWN: usize = 60;
+
+/// The value quoted for an error message, shortened when long.
+fn show(text: &str) -> String {
+    if text.chars().count() <= SHOWN {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(SHOWN).collect();
+        format!("{head:?}... ({} bytes)", text.len())
+    }
+}
+
+fn bad(field: &Field, value: String, detail: impl Into<String>) -> Error {
+    Error::BadValue {
+        field: field.name.clone(),
+        value,
+        detail: detail.into(),
+    }
+}
+
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+impl Field {
+    fn range(&self) -> std::ops::Range<usize> {
+        self.offset as usize..(self.offset + self.ty.size()) as usize
+    }
+
+    fn bytes<'r>(&self, record: &'r [u8]) -> &'r [u8] {
+        &record[self.range()]
+    }
+
+    fn bytes_mut<'r>(&self, record: &'r mut [u8]) -> &'r mut [u8] {
+        &mut record[self.range()]
+    }
+
+    /// The text of a `str` field: up to the first NUL, or all N bytes.
+    fn text<'r>(&self, record: &'r [u8]) -> Result<&'r str> {
+        let v = self.bytes(record);
+        let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+        std::str::from_utf8(&v[..end]).map_err(|e| {
+            bad(
+                self,
+                show(&String::from_utf8_lossy(&v[..end])),
+                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+            )
+        })
+    }
+
+    fn int<const W: usize>(&self, record: &[u8]) -> [u8; W] {
+        self.bytes(record).try_into().expect("field width")
+    }
+
+    fn set_int(&self, record: &mut [u8], v: i128, shown: impl FnOnce() -> String) -> Result<()> {
+        let out = self.bytes_mut(record);
+        let fits = match self.ty {
+            FieldType::U8 => u8::try_from(v).map(|x| out.copy_from_slice(&x.to_le_bytes())),
+            FieldType::I8 => i8::try_from(v).map(|x| out.copy_from_slice(&x.to_le_bytes())),
+            FieldType::U16 => u16::try_from(v).map(|x| out.copy_from_slice(&x.to_le_bytes())),
+            FieldType::I16 => i16::try_from(v).map(|x| out.copy_from_slice(&x.to_le_bytes())),
+            FieldType::U32 => u32::try_from(v).map(|x| out.copy_from_slice(&x.to_le_bytes())),
+            FieldType::I32 => i32::try_from(v).map(|x| out.copy_from_slice(&x.to_le_bytes())),
+            FieldType::U64 => u64::try_from(v).map(|x| out.copy_from_slice(&x.to_le_bytes())),
+            FieldType::I64 => i64::try_from(v).map(|x| out.copy_from_slice(&x.to_le_bytes())),
+            _ => unreachable!("set_int on an integer field"),
+        };
+        fits.map_err(|_| {
+            let (lo, hi) = int_range(self.ty);
+            bad(
+                self,
+                shown(),
+                format!("out of range for {} ({lo} to {hi})", self.ty),
+            )
+        })
+    }
+
+    fn set_float(&self, record: &mut [u8], v: f64, shown: impl FnOnce() -> String) -> Result<()> {
+        match self.ty {
+            FieldType::F32 => {
+                let x = v as f32;
+                if x.is_infinite() && v.is_finite() {
+                    return Err(bad(self, shown(), "out of range for f32"));
+                }
+                self.bytes_mut(record).copy_from_slice(&x.to_le_bytes());
+            }
+            _ => self.bytes_mut(record).copy_from_slice(&v.to_le_bytes()),
+        }
+        Ok(())
+    }
+
+    fn set_str(&self, record: &mut [u8], text: &str) -> Result<()> {
+        let out = self.bytes_mut(record);
+        if text.len() >= out.len() {
+            return Err(bad(
+                self,
+                show(text),
+                format!(
+                    "{} bytes of text do not fit {} (at most {} bytes plus NUL)",
+                    text.len(),
+                    self.ty,
+                    out.len() - 1
+                ),
+            ));
+        }
+        out[..text.len()].copy_from_slice(text.as_bytes());
+        out[text.len()..].fill(0);
+        Ok(())
+    }
+
+    fn set_char(&self, record: &mut [u8], text: &str) -> Result<()> {
+        let mut chars = text.chars();
+        let byte = match (chars.next(), chars.next()) {
+            (None, _) => 0,
+            (Some(c), None) if u32::from(c) <= 0xff => u32::from(c) as u8,
+            _ => {
+                return Err(bad(
+                    self,
+                    show(text),
+                    "expected one character from U+0000 to U+00FF (one C char)",
+                ));
+            }
+        };
+        self.bytes_mut(record)[0] = byte;
+        Ok(())
+    }
+
+    fn set_hex(&self, record: &mut [u8], text: &str) -> Result<()> {
+        let out = self.bytes_mut(record);
+        let digits = text.as_bytes();
+        if digits.len() % 2 != 0 || digits.len() > 2 * out.len() {
+            return Err(bad(
+                self,
+                show(text),
+                format!(
+                    "expected an even number of hex digits, at most {} for {}",
+                    2 * out.len(),
+                    self.ty
+                ),
+            ));
+        }
+        let mut parsed = Vec::with_capacity(digits.len() / 2);
+        for pair in digits.chunks_exact(2) {
+            match (hex_digit(pair[0]), hex_digit(pair[1])) {
+                (Some(h), Some(l)) => parsed.push(h << 4 | l),
+                _ => return Err(bad(self, show(text), "not a hex string")),
+            }
+        }
+        out[..parsed.len()].copy_from_slice(&parsed);
+        out[parsed.len()..].fill(0);
+        Ok(())
+    }
+
+    /// Reads this field of `record` as a JSON value.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadValue`] for a `str` that is not UTF-8 or a `bool` byte above 1.
+    ///
+    /// # Panics
+    ///
+    /// If `record` is shorter than the schema's record size.
+    pub fn get_json(&self, record: &[u8]) -> Result<Value> {
+        Ok(match self.ty {
+            FieldType::U8 => self.bytes(record)[0].into(),
+            FieldType::I8 => (self.bytes(record)[0] as i8).into(),
+            FieldType::U16 => u16::from_le_bytes(self.int(record)).into(),
+            FieldType::I16 => i16::from_le_bytes(self.int(record)).into(),
+            FieldType::U32 => u32::from_le_bytes(self.int(record)).into(),
+            FieldType::I32 => i32::from_le_bytes(self.int(record)).into(),
+            FieldType::U64 => u64::from_le_bytes(self.int(record)).into(),
+            FieldType::I64 => i64::from_le_bytes(self.int(record)).into(),
+            FieldType::F32 => float_json(f64::from(f32::from_le_bytes(self.int(record)))),
+            FieldType::F64 => float_json(f64::from_le_bytes(self.int(record))),
+            FieldType::Bool => match self.bytes(record)[0] {
+                0 => false.into(),
+                1 => true.into(),
+                b => return Err(bad(self, format!("byte {b}"), "a bool must be 0 or 1")),
+            },
+            FieldType::Char | FieldType::Str(_) | FieldType::Bytes(_) => {
+                let mut s = String::new();
+                self.write_text(record, &mut s)?;
+                s.into()
+            }
+        })
+    }
+
+    /// Appends this field of `record` as text to `out`, in the form
+    /// [`set_text`](Field::set_text) reads back (the form of a CSV cell).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadValue`] for a `str` that is not UTF-8 or a `bool` byte above 1.
+    ///
+    /// # Panics
+    ///
+    /// If `record` is shorter than the schema's record size.
+    pub fn write_text(&self, record: &[u8], out: &mut String) -> Result<()> {
+        let _ = match self.ty {
+            FieldType::U8 => write!(out, "{}", self.bytes(record)[0]),
+            FieldType::I8 => write!(out, "{}", self.bytes(record)[0] as i8),
+            FieldType::U16 => write!(out, "{}", u16::from_le_bytes(self.int(record))),
+            FieldType::I16 => write!(out, "{}", i16::from_le_bytes(self.int(record))),
+            FieldType::U32 => write!(out, "{}", u32::from_le_bytes(self.int(record))),
+            FieldType::I32 => write!(out, "{}", i32::from_le_bytes(self.int(record))),
+            FieldType::U64 => write!(out, "{}", u64::from_le_bytes(self.int(record))),
+            FieldType::I64 => write!(out, "{}", i64::from_le_bytes(self.int(record))),
+            FieldType::F32 => write!(out, "{}", f32::from_le_bytes(self.int(record))),
+            FieldType::F64 => write!(out, "{}", f64::from_le_bytes(self.int(record))),
+            FieldType::Bool => match self.bytes(record)[0] {
+                0 => write!(out, "false"),
+                1 => write!(out, "true"),
+                b => return Err(bad(self, format!("byte {b}"), "a bool must be 0 or 1")),
+            },
+            FieldType::Char => {
+                let b = self.bytes(record)[0];
+                if b != 0 {
+                    out.push(char::from(b));
+                }
+                Ok(())
+            }
+            FieldType::Str(_) => {
+                out.push_str(self.text(record)?);
+                Ok(())
+            }
+            FieldType::Bytes(_) => {
+                for b in self.bytes(record) {
+                    let _ = write!(out, "{b:02x}");
+                }
+                Ok(())
+            }
+        };
+        Ok(())
+    }
+
+    /// Sets this field of `record` from a JSON value.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadValue`] naming the field and the value when it has the wrong JSON
+    /// type or does not fit; `record` is then unchanged.
+    ///
+    /// # Panics
+    ///
+    /// If `record` is shorter than the schema's record size.
+    pub fn set_json(&self, value: &Value, record: &mut [u8]) -> Result<()> {
+        let shown = || show(&value.to_string());
+        let expected = |what: &str| bad(self, shown(), format!("expected {what} for {}", self.ty));
+        match self.ty {
+            FieldType::F32 | FieldType::F64 => match value {
+                Value::Number(n) => {
+                    let v = n.as_f64().ok_or_else(|| expected("a number"))?;
+                    self.set_float(record, v, shown)
+                }
+                Value::String(s) => match s.as_str() {
+                    "NaN" | "inf" | "-inf" => self.set_text(s.as_bytes(), record),
+                    _ => Err(expected("a number")),
+                },
+                _ => Err(expected("a number")),
+            },
+            FieldType::Bool => match value {
+                Value::Bool(b) => {
+                    self.bytes_mut(record)[0] = u8::from(*b);
+                    Ok(())
+                }
+                _ => Err(expected("true or false")),
+            },
+            FieldType::Char => match value {
+                Value::String(s) => self.set_char(record, s),
+                _ => Err(expected("a one-character string")),
+            },
+            FieldType::Str(_) => match value {
+                Value::String(s) => self.set_str(record, s),
+                _ => Err(expected("a string")),
+            },
+            FieldType::Bytes(_) => match value {
+                Value::String(s) => self.set_hex(record, s),
+                _ => Err(expected("a hex string")),
+            },
+            _ => {
+                let v = match value {
+                    Value::Number(n) => n
+                        .as_i64()
+                        .map(i128::from)
+                        .or_else(|| n.as_u64().map(i128::from)),
+                    _ => None,
+                };
+                let v = v.ok_or_else(|| expected("an integer"))?;
+                self.set_int(record, v, shown)
+            }
+        }
+    }
+
+    /// Sets this field of `record` from text: a CSV cell, or the value of a
+    /// `field=value` argument.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadValue`] naming the field and the value when the text is not UTF-8,
+    /// does not parse as the field's type, or does not fit; `record` is then unchanged.
+    ///
+    /// # Panics
+    ///
+    /// If `record` is shorter than the schema's record size.
+    pub fn set_text(&self, text: &[u8], record: &mut [u8]) -> Result<()> {
+        let text = std::str::from_utf8(text).map_err(|e| {
+            bad(
+                self,
+                show(&String::from_utf8_lossy(text)),
+                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+            )
+        })?;
+        let shown = || show(text);
+        match self.ty {
+            FieldType::Str(_) => self.set_str(record, text),
+            FieldType::Char => self.set_char(record, text),
+            FieldType::Bytes(_) => self.set_hex(record, text.trim()),
+            FieldType::Bool => {
+                self.bytes_mut(record)[0] = match text.trim() {
+                    "true" | "1" => 1,
+                    "false" | "0" => 0,
+                    _ => return Err(bad(self, shown(), "expected true or false")),
+                };
+                Ok(())
+            }
+            FieldType::F32 | FieldType::F64 => {
+                let v: f64 = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad(self, shown(), format!("not a number (a {})", self.ty)))?;
+                self.set_float(record, v, shown)
+            }
+            _ => {
+                let t = text.trim();
+                let v: i128 = match t.parse() {
+                    Ok(v) => v,
+                    // All digits but too long even for i128: out of range, not garbage.
+                    Err(_)
+                        if !t.is_empty()
+                            && t.trim_start_matches(['-', '+'])
+                                .bytes()
+                                .all(|b| b.is_ascii_digit())
+                            && t.len() > 1 =>
+                    {
+                        i128::MAX
+                    }
+                    Err(_) => {
+                        return Err(bad(
+                            self,
+                            shown(),
+                            format!("not an integer (a {})", self.ty),
+                        ));
+                    }
+                };
+                self.set_int(record, v, shown)
+            }
+        }
+    }
+}
+
+fn int_range(ty: FieldType) -> (i128, i128) {
+    match ty {
+        FieldType::U8 => (0, u8::MAX.into()),
+        FieldType::I8 => (i8::MIN.into(), i8::MAX.into()),
+        FieldType::U16 => (0, u16::MAX.into()),
+        FieldType::I16 => (i16::MIN.into(), i16::MAX.into()),
+        FieldType::U32 => (0, u32::MAX.into()),
+        FieldType::I32 => (i32::MIN.into(), i32::MAX.into()),
+        FieldType::U64 => (0, u64::MAX.into()),
+        _ => (i64::MIN.into(), i64::MAX.into()),
+    }
+}
+
+/// A float as JSON; JSON has no NaN or infinity, so those become strings.
+fn float_json(v: f64) -> Value {
+    if v.is_finite() {
+        serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+    } else if v.is_nan() {
+        "NaN".into()
+    } else if v > 0.0 {
+        "inf".into()
+    } else {
+        "-inf".into()
+    }
+}
+
+impl Schema {
+    fn known_fields(&self) -> String {
+        self.fields()
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The field named `name`, or [`Error::UnknownField`] listing the schema's fields.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fixrec::{Layout, Schema};
+    ///
+    /// let s = Schema::parse("id:str[256],name:str[256]", Layout::C)?;
+    /// assert_eq!(s.field_or_err("name")?.offset, 256);
+    /// let e = s.field_or_err("Name").unwrap_err();
+    /// assert_eq!(e.to_string(), "unknown field `Name` (the schema's fields are: id, name)");
+    /// # Ok::<(), fixrec::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownField`].
+    pub fn field_or_err(&self, name: &str) -> Result<&Field> {
+        self.field(name).ok_or_else(|| Error::UnknownField {
+            name: name.to_owned(),
+            known: self.known_fields(),
+        })
+    }
+
+    /// A record's bytes as a JSON object, fields in schema order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fixrec::{Layout, Schema};
+    ///
+    /// let smtest = Schema::parse("c:char,i:i32,s:i16", Layout::Packed)?;
+    /// let v = smtest.to_json(&[b'a', 100, 0, 0, 0, 10, 0])?;
+    /// assert_eq!(v.to_string(), r#"{"c":"a","i":100,"s":10}"#);
+    /// # Ok::<(), fixrec::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadValue`] for a `str` field that is not UTF-8 or a `bool` byte above
+    /// 1; [`Error::InvalidArgument`] if `record` is not one record long.
+    pub fn to_json(&self, record: &[u8]) -> Result<Value> {
+        self.check_len(record.len())?;
+        let mut map = Map::with_capacity(self.fields().len());
+        for f in self.fields() {
+            map.insert(f.name.clone(), f.get_json(record)?);
+        }
+        Ok(Value::Object(map))
+    }
+
+    /// Fills `record` from a JSON object that gives every field (padding bytes are left
+    /// as they are: start from zeros).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fixrec::{Layout, Schema};
+    ///
+    /// let smtest = Schema::parse("c:char,i:i32,s:i16", Layout::Packed)?;
+    /// let mut rec = [0u8; 7];
+    /// smtest.from_json(&serde_json::json!({"c": "a", "i": 100, "s": 10}), &mut rec)?;
+    /// assert_eq!(rec, [b'a', 100, 0, 0, 0, 10, 0]);
+    ///
+    /// let e = smtest.from_json(&serde_json::json!({"c": "a", "i": 100, "s": 40000}), &mut rec);
+    /// assert_eq!(
+    ///     e.unwrap_err().to_string(),
+    ///     "field `s`: value \"40000\": out of range for i16 (-32768 to 32767)"
+    /// );
+    /// # Ok::<(), fixrec::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadValue`] for a value that does not fit, [`Error::UnknownField`] for a
+    /// key that is not a field, [`Error::MissingField`] for a field with no key,
+    /// [`Error::InvalidArgument`] when `value` is not an object or `record` not one
+    /// record long. `record` may be partly written on error.
+    pub fn from_json(&self, value: &Value, record: &mut [u8]) -> Result<()> {
+        self.check_len(record.len())?;
+        let Value::Object(map) = value else {
+            return Err(Error::InvalidArgument(format!(
+                "expected a JSON object with the fields {}, found {}",
+                self.known_fields(),
+                show(&value.to_string())
+            )));
+        };
+        for (k, v) in map {
+            self.field_or_err(k)?.set_json(v, record)?;
+        }
+        if map.len() < self.fields().len() {
+            if let Some(f) = self.fields().iter().find(|f| !map.contains_key(&f.name)) {
+                return Err(Error::MissingField {
+                    field: f.name.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Matches CSV header names to fields: the result fills records from rows.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fixrec::{Layout, Schema};
+    ///
+    /// let s = Schema::parse("id:str[256],name:str[256]", Layout::C)?;
+    /// let cols = s.columns(["name", "id"])?; // any column order
+    /// let mut rec = vec![0u8; 512];
+    /// cols.fill(&s, ["김용".as_bytes(), b"22"], &mut rec)?;
+    /// assert_eq!(s.to_json(&rec)?["name"], "김용");
+    /// assert!(s.columns(["id", "nick"]).is_err()); // unknown column
+    /// assert!(s.columns(["id"]).is_err());         // no column for `name`
+    /// # Ok::<(), fixrec::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownField`] for a header that is not a field, [`Error::MissingField`]
+    /// for a field with no column, [`Error::InvalidArgument`] for a column given twice.
+    pub fn columns<H: AsRef<[u8]>>(&self, headers: impl IntoIterator<Item = H>) -> Result<Columns> {
+        let mut fields = Vec::new();
+        for (i, h) in headers.into_iter().enumerate() {
+            let mut h = h.as_ref();
+            if i == 0 {
+                h = h.strip_prefix(b"\xef\xbb\xbf").unwrap_or(h); // a UTF-8 BOM
+            }
+            let name = String::from_utf8_lossy(h);
+            let name = name.trim();
+            let at = self
+                .fields()
+                .iter()
+                .position(|f| f.name == name)
+                .ok_or_else(|| Error::UnknownField {
+                    name: name.to_owned(),
+                    known: self.known_fields(),
+                })?;
+            if fields.contains(&at) {
+                return Err(Error::InvalidArgument(format!(
+                    "column `{name}` appears twice in the header"
+                )));
+            }
+            fields.push(at);
+        }
+        if let Some(f) = (0..self.fields().len()).find(|i| !fields.contains(i)) {
+            return Err(Error::MissingField {
+                field: self.fields()[f].name.clone(),
+            });
+        }
+        Ok(Columns { fields })
+    }
+
+    /// The field names, in order: the header [`Columns`] expects for CSV output.
+    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+        self.fields().iter().map(|f| f.name.as_str())
+    }
+
+    fn check_len(&self, len: usize) -> Result<()> {
+        if len as u64 != self.record_size() {
+            return Err(Error::InvalidArgument(format!(
+                "a record of this schema is {} bytes, not {len}",
+                self.record_size()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// CSV columns matched to a schema's fields by header name (made by
+/// [`Schema::columns`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Columns {
+    /// For each column, the index of its field.
+    fields: Vec<usize>,
+}
+
+impl Columns {
+    /// The number of columns.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Whether there are no columns (never, for a valid schema).
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// Fills `record` from one row's cells, in header order (padding bytes are left as
+    /// they are: start from zeros).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadValue`] naming the field and value of the first cell that does not
+    /// fit; [`Error::InvalidArgument`] for a row with a different number of cells or a
+    /// `record` that is not one record long.
+    pub fn fill<'c>(
+        &self,
+        schema: &Schema,
+        row: impl IntoIterator<Item = &'c [u8]>,
+        record: &mut [u8],
+    ) -> Result<()> {
+        schema.check_len(record.len())?;
+        let mut n = 0;
+        for cell in row {
+            let Some(&f) = self.fields.get(n) else {
+                n += 1;
+                continue;
+            };
+            schema.fields()[f].set_text(cell, record)?;
+            n += 1;
+        }
+        if n != self.fields.len() {
+            return Err(Error::InvalidArgument(format!(
+                "the row has {n} cells but the header has {}",
+                self.fields.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Layout;
+    use serde_json::json;
+
+    fn all_types() -> Schema {
+        Schema::parse(
+            "a:u8,b:i8,c:u16,d:i16,e:u32,f:i32,g:u64,h:i64,i:f32,j:f64,k:bool,l:char,m:str[8],n:bytes[3]",
+            Layout::C,
+        )
+        .unwrap()
+    }
+
+    fn err_of(r: Result<()>) -> String {
+        r.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn json_round_trip_of_every_type() {
+        let s = all_types();
+        let v = json!({"a": 255, "b": -128, "c": 65535, "d": -32768, "e": 4294967295u32,
+            "f": -2147483648i32, "g": u64::MAX, "h": i64::MIN, "i": 1.5, "j": -0.1,
+            "k": true, "l": "é", "m": "김용", "n": "0aff"});
+        let mut rec = vec![0u8; s.record_size() as usize];
+        s.from_json(&v, &mut rec).unwrap();
+        let back = s.to_json(&rec).unwrap();
+        assert_eq!(
+            back,
+            json!({"a": 255, "b": -128, "c": 65535, "d": -32768,
+            "e": 4294967295u32, "f": -2147483648i32, "g": u64::MAX, "h": i64::MIN,
+            "i": 1.5, "j": -0.1, "k": true, "l": "é", "m": "김용", "n": "0aff00"})
+        );
+        assert_eq!(rec[s.field("l").unwrap().offset as usize], 0xe9);
+        // And through text: every field written as text reads back the same bytes.
+        let mut again = vec![0u8; rec.len()];
+        for f in s.fields() {
+            let mut t = String::new();
+            f.write_text(&rec, &mut t).unwrap();
+            f.set_text(t.as_bytes(), &mut again).unwrap();
+        }
+        assert_eq!(again, rec);
+    }
+
+    #[test]
+    fn floats_that_json_cannot_hold() {
+        let s = Schema::parse("x:f64,y:f32", Layout::C).unwrap();
+        let mut rec = vec![0u8; 16];
+        s.from_json(&json!({"x": "NaN", "y": "-inf"}), &mut rec)
+            .unwrap();
+        let v = s.to_json(&rec).unwrap();
+        assert_eq!(v, json!({"x": "NaN", "y": "-inf"}));
+        let y = s.field("y").unwrap();
+        assert!(err_of(y.set_text(b"1e39", &mut rec)).contains("out of range for f32"));
+        assert!(err_of(y.set_json(&json!("nope"), &mut rec)).contains("expected a number"));
+    }
+
+    #[test]
+    fn bad_values_name_field_and_value() {
+        let s = all_types();
+        let mut rec = vec![0u8; s.record_size() as usize];
+        let f = |n: &str| s.field(n).unwrap();
+        assert_eq!(
+            err_of(f("d").set_text(b"40000", &mut rec)),
+            "field `d`: value \"40000\": out of range for i16 (-32768 to 32767)"
+        );
+        assert_eq!(
+            err_of(f("e").set_text(b"12x", &mut rec)),
+            "field `e`: value \"12x\": not an integer (a u32)"
+        );
+        assert!(err_of(f("e").set_text(b"-1", &mut rec)).contains("out of range for u32"));
+        assert!(
+            err_of(f("g").set_text(b"99999999999999999999999999999999999999999", &mut rec))
+                .contains("out of range for u64")
+        );
+        assert_eq!(
+            err_of(f("m").set_text("김용김용".as_bytes(), &mut rec)),
+            "field `m`: value \"김용김용\": 12 bytes of text do not fit str[8] (at most 7 bytes plus NUL)"
+        );
+        assert_eq!(
+            err_of(f("m").set_text(b"ab\xffcd", &mut rec)),
+            "field `m`: value \"ab\u{fffd}cd\": invalid UTF-8 at byte 2"
+        );
+        assert!(err_of(f("l").set_text(b"ab", &mut rec)).contains("one character"));
+        assert!(err_of(f("l").set_text("김".as_bytes(), &mut rec)).contains("one character"));
+        assert!(err_of(f("n").set_text(b"0011223", &mut rec)).contains("even number"));
+        assert!(err_of(f("n").set_text(b"00112233", &mut rec)).contains("at most 6"));
+        assert!(err_of(f("n").set_text(b"zz", &mut rec)).contains("not a hex string"));
+        assert!(err_of(f("k").set_text(b"yes", &mut rec)).contains("true or false"));
+        assert!(err_of(f("a").set_json(&json!(1.5), &mut rec)).contains("an integer"));
+        assert!(err_of(f("m").set_json(&json!(5), &mut rec)).contains("a string"));
+        // Nothing above wrote anything.
+        assert!(rec.iter().all(|&b| b == 0));
+        let long = "x".repeat(300);
+        let e = err_of(f("m").set_text(long.as_bytes(), &mut rec));
+        assert!(e.contains("... (300 bytes)") && e.len() < 200, "{e}");
+    }
+
+    #[test]
+    fn unknown_missing_and_non_objects() {
+        let s = Schema::parse("id:u32,name:str[4]", Layout::C).unwrap();
+        let mut rec = vec![0u8; 8];
+        assert!(matches!(
+            s.from_json(&json!({"id": 1, "name": "a", "x": 1}), &mut rec),
+            Err(Error::UnknownField { .. })
+        ));
+        assert!(matches!(
+            s.from_json(&json!({"id": 1}), &mut rec),
+            Err(Error::MissingField { field }) if field == "name"
+        ));
+        assert!(s.from_json(&json!([1, "a"]), &mut rec).is_err());
+        assert!(s.to_json(&rec[..7]).is_err());
+        assert!(s.columns(["id", "name", "id"]).is_err());
+        let cols = s.columns(["\u{feff}id", " name "]).unwrap();
+        assert!(cols.fill(&s, [&b"1"[..]], &mut rec).is_err());
+        assert!(cols.fill(&s, [&b"1"[..], b"a", b"b"], &mut rec).is_err());
+        cols.fill(&s, [&b"7"[..], b"abc"], &mut rec).unwrap();
+        assert_eq!(s.to_json(&rec).unwrap(), json!({"id": 7, "name": "abc"}));
+    }
+
+    #[test]
+    fn bool_and_str_read_errors() {
+        let s = Schema::parse("k:bool,m:str[4]", Layout::C).unwrap();
+        assert!(s.to_json(&[2, b'a', 0, 0, 0]).is_err());
+        assert!(s.to_json(&[1, 0xff, 0, 0, 0]).is_err());
+        // C data: a full array with no NUL, and bytes after the NUL ignored.
+        assert_eq!(
+            s.to_json(&[1, b'a', b'b', b'c', b'd']).unwrap()["m"],
+            "abcd"
+        );
+        assert_eq!(s.to_json(&[0, b'a', 0, 0xff, 0xff]).unwrap()["m"], "a");
+    }
+}
