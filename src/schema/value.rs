@@ -155,7 +155,7 @@ impl Field {
     fn set_hex(&self, record: &mut [u8], text: &str) -> Result<()> {
         let out = self.bytes_mut(record);
         let digits = text.as_bytes();
-        if digits.len() % 2 != 0 || digits.len() > 2 * out.len() {
+        if !digits.len().is_multiple_of(2) || digits.len() > 2 * out.len() {
             return Err(bad(
                 self,
                 show(text),
@@ -509,12 +509,12 @@ impl Schema {
         for (k, v) in map {
             self.field_or_err(k)?.set_json(v, record)?;
         }
-        if map.len() < self.fields().len() {
-            if let Some(f) = self.fields().iter().find(|f| !map.contains_key(&f.name)) {
-                return Err(Error::MissingField {
-                    field: f.name.clone(),
-                });
-            }
+        if map.len() < self.fields().len()
+            && let Some(f) = self.fields().iter().find(|f| !map.contains_key(&f.name))
+        {
+            return Err(Error::MissingField {
+                field: f.name.clone(),
+            });
         }
         Ok(())
     }
