@@ -610,8 +610,16 @@ impl Table {
                 {
                     return Ok(());
                 }
+                // Only a crafted meta slot can hold u64::MAX: refuse, never wrap to 0
+                // (an invalid generation: the commit would be lost) or panic.
+                let generation = self.committed.generation.checked_add(1).ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "{}: the meta generation is at its limit (u64::MAX); the file's meta slot is corrupt",
+                        self.path().display()
+                    ))
+                })?;
                 let meta = Meta {
-                    generation: self.committed.generation + 1,
+                    generation,
                     len: self.len as u64,
                     capacity: self.capacity as u64,
                 };
