@@ -523,3 +523,22 @@ impl<'a, R: Pod, A: Access> IntoIterator for &'a Store<R, A> {
         self.iter()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::record! {
+        #[repr(C)]
+        struct Pair { a: u32, b: u32 }
+    }
+
+    #[test]
+    fn stores_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Store<Pair>>();
+        check::<Store<Pair, ReadOnly>>();
+        check::<crate::SlotStore<String>>();
+        check::<Table>();
+    }
+}
