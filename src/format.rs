@@ -13,7 +13,8 @@
 //!     28     4  field_count      entries in the field table (1 ..= 4096)
 //!     32     8  data_offset      where record 0 starts: a multiple of 4096
 //!     40     8  fingerprint      FNV-1a 64 of the schema (see `fingerprint`)
-//!     48     4  kind             0 = records (Store), 1 = slots (SlotStore)
+//!     48     4  kind             0 = records (Store), 1 = slots (SlotStore),
+//!                                2 = shared records (SharedStore; see `shared_data_offset`)
 //!     52     8  reserved         zero
 //!     60     4  checksum         CRC-32 of bytes 0..60, then of the field table
 //!    512    64  meta slot 0      (alone in its 512-byte sector)
@@ -59,6 +60,10 @@ pub const FIELD_ENTRY_SIZE: usize = 64;
 /// The data region starts at a multiple of this (and of the record alignment).
 pub const DATA_ALIGN: u64 = 4096;
 const META_MAGIC: [u8; 4] = *b"FXRM";
+/// Sequence words in the shared area of a shared-memory store (kind 2).
+pub const SHARED_STRIPES: usize = 256;
+/// Bytes before the sequence words in the shared area: the `pending` word, then zeros.
+pub const SHARED_AREA_HEADER: usize = 64;
 const NAME_CELL: usize = MAX_NAME_LEN + 1;
 
 /// What a native file holds.
@@ -68,6 +73,11 @@ pub enum Kind {
     Records,
     /// Length-prefixed bincode slots ([`SlotStore`](crate::SlotStore)).
     Slots,
+    /// Plain records in a shared-memory region
+    /// ([`SharedStore`](crate::shm::SharedStore)), with the shared area (sequence words
+    /// and an undo record) between the field table and the data: see
+    /// [`shared_data_offset`].
+    Shared,
 }
 
 /// The decoded superblock.
@@ -101,6 +111,22 @@ pub fn header_len(field_count: usize) -> usize {
 /// record alignment.
 pub fn data_offset(schema: &Schema) -> u64 {
     (header_len(schema.fields().len()) as u64).next_multiple_of(DATA_ALIGN.max(schema.align()))
+}
+
+/// The data offset of a shared-memory store (kind 2). Its shared area starts where a
+/// file's data would ([`data_offset`]) and holds, at these offsets from its start:
+///
+/// ```text
+///      0     8  pending          0, or 1 + the index of the record being updated
+///      8    56  reserved         zero
+///     64  8*256 sequence words   u64; word i % 256 is odd while record i is written
+///   2112    rs  undo             the old bytes of the pending record
+/// ```
+///
+/// The data follows, rounded up like [`data_offset`].
+pub fn shared_data_offset(schema: &Schema) -> u64 {
+    let area = (SHARED_AREA_HEADER + 8 * SHARED_STRIPES) as u64 + schema.record_size();
+    (data_offset(schema) + area).next_multiple_of(DATA_ALIGN.max(schema.align()))
 }
 
 fn field_table(schema: &Schema) -> Vec<u8> {
@@ -158,7 +184,10 @@ fn get_u64(buf: &[u8], at: usize) -> u64 {
 impl Superblock {
     /// The superblock of a new file holding `schema`.
     pub fn new(schema: Schema, kind: Kind) -> Superblock {
-        let data_offset = data_offset(&schema);
+        let data_offset = match kind {
+            Kind::Shared => shared_data_offset(&schema),
+            Kind::Records | Kind::Slots => data_offset(&schema),
+        };
         Superblock {
             schema,
             kind,
@@ -185,6 +214,7 @@ impl Superblock {
             match self.kind {
                 Kind::Records => 0,
                 Kind::Slots => 1,
+                Kind::Shared => 2,
             },
         );
         out[FIELD_TABLE_OFFSET..].copy_from_slice(&field_table(s));
@@ -258,6 +288,7 @@ impl Superblock {
         let kind = match get_u32(bytes, 48) {
             0 => Kind::Records,
             1 => Kind::Slots,
+            2 => Kind::Shared,
             other => return Err(corrupt(format!("unknown kind code {other}"))),
         };
         let mut fields = Vec::with_capacity(count);
@@ -299,10 +330,13 @@ impl Superblock {
             )));
         }
         let data_offset = get_u64(bytes, 32);
-        if data_offset != self::data_offset(&schema) {
+        let expected = match kind {
+            Kind::Shared => shared_data_offset(&schema),
+            Kind::Records | Kind::Slots => self::data_offset(&schema),
+        };
+        if data_offset != expected {
             return Err(corrupt(format!(
-                "data offset {data_offset} should be {}",
-                self::data_offset(&schema)
+                "data offset {data_offset} should be {expected}"
             )));
         }
         if bytes[52..60].iter().any(|&b| b != 0) {
@@ -327,6 +361,15 @@ impl Meta {
     /// Where this commit's slot lives.
     pub fn slot_offset(&self) -> usize {
         META_OFFSETS[(self.generation % 2) as usize]
+    }
+
+    /// Where this commit's data region ends: `data_offset + capacity * record_size`,
+    /// or `u64::MAX` when that overflows.
+    pub fn data_end(&self, data_offset: u64, record_size: u64) -> u64 {
+        self.capacity
+            .checked_mul(record_size)
+            .and_then(|d| d.checked_add(data_offset))
+            .unwrap_or(u64::MAX)
     }
 
     /// The slot's bytes.
@@ -435,6 +478,19 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn shared_superblock_round_trips_with_its_area_before_the_data() {
+        let sb = Superblock::new(member(), Kind::Shared);
+        // header to 4096, then 64 + 2048 + 512 bytes of shared area, rounded to 4096
+        assert_eq!(sb.data_offset, 8192);
+        let bytes = sb.encode();
+        let size = bytes.len() as u64;
+        assert_eq!(
+            Superblock::decode(Path::new("f"), &bytes, size).unwrap(),
+            sb
+        );
     }
 
     #[test]
