@@ -1,41 +1,55 @@
 //! `fixrec info`: what a file's header says.
 
+use super::target::{Mode, Target};
 use anyhow::Result;
-use fixrec::{Table, format};
-use std::path::PathBuf;
+use fixrec::format;
 use std::process::ExitCode;
 
 /// Print a store's format version, schema, layout, record size, len, capacity, data
-/// offset, generation and file size.
+/// offset, generation and file size. With --raw, what the file is as records of --schema.
 #[derive(clap::Args)]
-#[command(after_help = "Example:\n  fixrec info members.fxr --json")]
+#[command(after_help = "Examples:\n  \
+    fixrec info members.fxr --json\n  \
+    fixrec info data/jinyong.dat --raw --schema 'id:str[256],name:str[256]'")]
 pub struct Args {
-    /// The store file.
-    file: PathBuf,
+    #[command(flatten)]
+    target: Target,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let table = Table::open_read_only(&args.file)?;
-    let schema = table.schema().expect("native files have a schema");
-    let facts = serde_json::json!({
-        "file": args.file.display().to_string(),
-        "format_version": format::VERSION,
-        "schema": schema.to_string(),
-        "layout": schema.layout().to_string(),
-        "record_size": table.record_size(),
-        "len": table.len(),
-        "capacity": table.capacity(),
-        "data_offset": table.data_offset(),
-        "generation": table.generation(),
-        "file_size": std::fs::metadata(&args.file)?.len(),
-    });
-    if args.json {
-        println!("{facts}");
+    let table = args.target.open(Mode::Read)?;
+    let schema = Target::schema_of(&table)?;
+    let mut facts: Vec<(&str, serde_json::Value)> = Vec::new();
+    let mut put = |k, v| facts.push((k, v));
+    put("file", args.target.file.display().to_string().into());
+    if table.is_raw() {
+        put("format", "raw (headerless)".into());
     } else {
-        for (k, v) in facts.as_object().expect("an object") {
+        put("format", "fixrec".into());
+        put("format_version", format::VERSION.into());
+    }
+    put("schema", schema.to_string().into());
+    put("layout", schema.layout().to_string().into());
+    put("record_size", table.record_size().into());
+    put("len", table.len().into());
+    put("capacity", table.capacity().into());
+    put("data_offset", table.data_offset().into());
+    if !table.is_raw() {
+        put("generation", table.generation().into());
+    }
+    put(
+        "file_size",
+        std::fs::metadata(&args.target.file)?.len().into(),
+    );
+    if args.json {
+        let object: serde_json::Map<_, _> =
+            facts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        println!("{}", serde_json::Value::Object(object));
+    } else {
+        for (k, v) in &facts {
             let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
             println!("{k:<15} {v}");
         }

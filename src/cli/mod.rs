@@ -4,7 +4,14 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod create;
+mod export;
+mod get;
+mod import;
 mod info;
+mod push;
+mod set;
+pub mod target;
 mod verify;
 
 /// fixrec: memory-mapped fixed-record files and named shared memory.
@@ -17,6 +24,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Create(create::Args),
+    Import(import::Args),
+    Export(export::Args),
+    Get(get::Args),
+    Set(set::Args),
+    Push(push::Args),
     Info(info::Args),
     Verify(verify::Args),
 }
@@ -26,6 +39,12 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Create(args) => create::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Get(args) => get::run(args),
+        Command::Set(args) => set::run(args),
+        Command::Push(args) => push::run(args),
         Command::Info(args) => info::run(args),
         Command::Verify(args) => verify::run(args),
     };

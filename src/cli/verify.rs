@@ -1,29 +1,32 @@
 //! `fixrec verify`: check every invariant of a store.
 
+use super::target::{Mode, Target};
 use anyhow::Result;
-use fixrec::{Error, Table};
-use std::path::PathBuf;
+use fixrec::Error;
 use std::process::ExitCode;
 
-/// Check the header, both meta slots, the file's size and every record's fields. Exits
-/// 0 when all hold, 1 with everything that is wrong.
+/// Check the header, both meta slots, the file's size and every record's fields (`str`
+/// is UTF-8, `bool` is 0 or 1). Exits 0 when all hold, 1 with everything that is wrong.
 #[derive(clap::Args)]
-#[command(after_help = "Example:\n  fixrec verify members.fxr")]
+#[command(after_help = "Examples:\n  \
+    fixrec verify members.fxr\n  \
+    fixrec verify data/jinyong.dat --raw --schema 'id:str[256],name:str[256]'")]
 pub struct Args {
-    /// The store file.
-    file: PathBuf,
+    #[command(flatten)]
+    target: Target,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let table = Table::open_read_only(&args.file)?;
+    let table = args.target.open(Mode::Read)?;
+    let file = args.target.file.display();
     match table.verify() {
         Ok(()) => {
-            println!("{}: ok ({} records)", args.file.display(), table.len());
+            println!("{file}: ok ({} records)", table.len());
             Ok(ExitCode::SUCCESS)
         }
         Err(Error::VerifyFailed { problems, .. }) => {
             for p in &problems {
-                eprintln!("error: {}: {p}", args.file.display());
+                eprintln!("error: {file}: {p}");
             }
             Ok(ExitCode::FAILURE)
         }

@@ -470,6 +470,41 @@ impl Schema {
         Ok(Value::Object(map))
     }
 
+    /// Appends a record as one line of JSON to `out` (no newline), fields in schema
+    /// order. Parsed back, it gives the same value as [`to_json`](Schema::to_json).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fixrec::{Layout, Schema};
+    ///
+    /// let s = Schema::parse("name:str[16],id:u32", Layout::C)?;
+    /// let mut rec = vec![0u8; 20];
+    /// s.from_json(&serde_json::json!({"id": 22, "name": "김용"}), &mut rec)?;
+    /// let mut line = String::new();
+    /// s.write_json(&rec, &mut line)?;
+    /// assert_eq!(line, r#"{"name":"김용","id":22}"#);
+    /// # Ok::<(), fixrec::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`to_json`](Schema::to_json).
+    pub fn write_json(&self, record: &[u8], out: &mut String) -> Result<()> {
+        self.check_len(record.len())?;
+        out.push('{');
+        for (i, f) in self.fields().iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&Value::from(f.name.as_str()).to_string());
+            out.push(':');
+            out.push_str(&f.get_json(record)?.to_string());
+        }
+        out.push('}');
+        Ok(())
+    }
+
     /// Fills `record` from a JSON object that gives every field (padding bytes are left
     /// as they are: start from zeros).
     ///

@@ -1,0 +1,372 @@
+//! `fixrec import`: bulk-load CSV, JSON lines or raw records, in one commit.
+//!
+//! Every row is converted before anything is committed. Into a fixrec file, records are
+//! appended in chunks past the committed len and committed by one flush at the end; on
+//! any error len is cut back before the handle closes, so the commit never happens and
+//! the store keeps its len and records. A headerless (`--raw`) target has no separate
+//! commit, so its records are held in memory and appended only once all rows converted.
+
+use super::target::{Mode, Target};
+use anyhow::{Context, Result, anyhow, bail};
+use fixrec::schema::Columns;
+use fixrec::{FieldType, Schema, Table};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::fs::File;
+use std::io::{BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Input formats.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Comma-separated values with a header row naming the fields (any order).
+    Csv,
+    /// One JSON object per line, giving every field.
+    Jsonl,
+    /// Records already in the schema's layout, back to back (like `jinyong.dat`).
+    Raw,
+}
+
+/// Append the records of INPUT files to a store, as one commit: all rows or none.
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  \
+    fixrec import members.fxr data/members.csv --create --schema 'id:str[256],name:str[256]'\n  \
+    fixrec import members.fxr more.jsonl --format jsonl\n  \
+    fixrec import members.fxr data/jinyong.dat --format raw\n\n\
+    A bad row stops the import with an error naming the input file, line, field and value;\n\
+    the store is then left exactly as it was.")]
+pub struct Args {
+    #[command(flatten)]
+    target: Target,
+    /// Input files, read in order.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Format of the input files.
+    #[arg(long, value_enum, default_value = "csv")]
+    format: Format,
+    /// Create FILE with --schema if it does not exist.
+    #[arg(long, requires = "schema")]
+    create: bool,
+}
+
+/// Converted records waiting to be appended.
+struct Out<'t> {
+    table: &'t mut Table,
+    rs: usize,
+    buf: Vec<u8>,
+    /// Records in `buf`.
+    n: usize,
+    /// Keep every record in `buf` until `finish` (for raw targets).
+    hold: bool,
+    records: u64,
+}
+
+/// Records per append when streaming into a fixrec file (about 1 MiB).
+fn chunk_records(rs: usize) -> usize {
+    (1 << 20) / rs.max(1) + 1
+}
+
+impl Out<'_> {
+    /// The bytes of the next record, to be filled completely by the caller.
+    fn slot(&mut self) -> Result<&mut [u8]> {
+        let rs = self.rs;
+        if (self.n + 1) * rs > self.buf.len() {
+            if self.hold {
+                let grown = (self.buf.len() * 2).max(rs * 64);
+                self.buf.resize(grown, 0);
+            } else {
+                self.table.append(&self.buf[..self.n * rs])?;
+                self.n = 0;
+            }
+        }
+        self.n += 1;
+        self.records += 1;
+        Ok(&mut self.buf[(self.n - 1) * rs..self.n * rs])
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.table.append(&self.buf[..self.n * self.rs])?;
+        self.n = 0;
+        Ok(())
+    }
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let target = &args.target;
+    let created = args.create && !target.file.exists();
+    let mut table = if created {
+        target.create(None)?
+    } else {
+        target.open(Mode::Write)?
+    };
+    let schema = Target::schema_of(&table)?;
+    let started = Instant::now();
+    let old_len = table.len();
+    let total: u64 = args
+        .inputs
+        .iter()
+        .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .sum();
+    let progress = progress_bar(total);
+
+    let rs = table.record_size();
+    let hold = table.is_raw();
+    let buf = vec![0u8; if hold { 0 } else { chunk_records(rs) * rs }];
+    let mut out = Out {
+        table: &mut table,
+        rs,
+        buf,
+        n: 0,
+        hold,
+        records: 0,
+    };
+    let mut done = 0u64;
+    let mut imported = Ok(());
+    for input in &args.inputs {
+        let r = match args.format {
+            Format::Csv => import_csv(input, &schema, &mut out, &progress, done),
+            Format::Jsonl => import_jsonl(input, &schema, &mut out, &progress, done),
+            Format::Raw => import_raw(input, &schema, &mut out, &progress, done),
+        };
+        if let Err(e) = r {
+            imported = Err(e);
+            break;
+        }
+        done += std::fs::metadata(input).map_or(0, |m| m.len());
+    }
+    let imported = imported.and_then(|()| out.finish());
+    let records = out.records;
+    progress.finish_and_clear();
+    let committed = imported.and_then(|()| {
+        table
+            .flush()
+            .with_context(|| format!("{}: commit", target.file.display()))
+    });
+    if let Err(e) = committed {
+        // Nothing of this import was committed: cut len back so that closing the handle
+        // commits nothing either, and remove a file this command created.
+        table.truncate(old_len);
+        drop(table);
+        if created {
+            let _ = std::fs::remove_file(&target.file);
+        }
+        return Err(e);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "imported {records} records ({} bytes) into {} in {secs:.3} s ({:.0} records/s); len {}",
+        records * rs as u64,
+        target.file.display(),
+        records as f64 / secs.max(1e-9),
+        table.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn progress_bar(total: u64) -> ProgressBar {
+    let draw = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(total), draw);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn open_input(input: &Path) -> Result<File> {
+    File::open(input).with_context(|| format!("{}: cannot open input", input.display()))
+}
+
+fn import_csv(
+    input: &Path,
+    schema: &Schema,
+    out: &mut Out<'_>,
+    progress: &ProgressBar,
+    base: u64,
+) -> Result<()> {
+    let file = open_input(input)?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    let at = |line: u64| format!("{}: line {line}", input.display());
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(BufReader::with_capacity(1 << 16, file));
+    let headers = rdr.byte_headers().map_err(|e| csv_error(input, e))?.clone();
+    if headers.is_empty() && size == 0 {
+        return Ok(());
+    }
+    let columns: Columns = schema.columns(headers.iter()).with_context(|| at(1))?;
+    let mut row = csv::ByteRecord::new();
+    let mut since_tick = 0u32;
+    loop {
+        match rdr.read_byte_record(&mut row) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(input, e)),
+        }
+        let line = row.position().map_or(0, |p| p.line());
+        if rdr.position().byte() >= size {
+            // The last row: the csv parser lets a quote left open run to the end of
+            // the file, so check that it was closed.
+            let start = row.position().map_or(0, |p| p.byte());
+            if let Some(quote_line) = unclosed_quote(input, start, line)? {
+                bail!(
+                    "{}: a quote opened on line {quote_line} is never closed (the field runs to the end of the file)",
+                    input.display()
+                );
+            }
+        }
+        let rec = out.slot()?;
+        columns
+            .fill(schema, row.iter(), rec)
+            .with_context(|| at(line))?;
+        since_tick += 1;
+        if since_tick == 4096 {
+            since_tick = 0;
+            progress.set_position(base + rdr.position().byte());
+        }
+    }
+    Ok(())
+}
+
+fn csv_error(input: &Path, e: csv::Error) -> anyhow::Error {
+    match (e.position(), e.kind()) {
+        (
+            Some(pos),
+            csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            },
+        ) => anyhow!(
+            "{}: line {}: the row has {len} fields but the header has {expected_len}",
+            input.display(),
+            pos.line()
+        ),
+        (Some(pos), _) => anyhow!("{}: line {}: {e}", input.display(), pos.line()),
+        (None, _) => anyhow!("{}: {e}", input.display()),
+    }
+}
+
+/// Scans the last row (from byte `start`, on line `line`) the way the csv parser does
+/// and returns the line of a quote that is still open at the end of the file.
+fn unclosed_quote(input: &Path, start: u64, line: u64) -> Result<Option<u64>> {
+    #[derive(PartialEq)]
+    enum S {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut file = open_input(input)?;
+    file.seek(SeekFrom::Start(start))
+        .with_context(|| format!("{}: seek", input.display()))?;
+    let mut state = S::FieldStart;
+    let (mut line, mut opened) = (line, line);
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .with_context(|| format!("{}: read", input.display()))?;
+        if n == 0 {
+            break;
+        }
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                line += 1;
+            }
+            state = match (state, b) {
+                (S::Quoted, b'"') => S::QuoteInQuoted,
+                (S::Quoted, _) => S::Quoted,
+                (S::QuoteInQuoted, b'"') => S::Quoted,
+                (S::FieldStart, b'"') => {
+                    opened = line;
+                    S::Quoted
+                }
+                (_, b',' | b'\n' | b'\r') => S::FieldStart,
+                _ => S::Unquoted,
+            };
+        }
+    }
+    Ok((state == S::Quoted).then_some(opened))
+}
+
+fn import_jsonl(
+    input: &Path,
+    schema: &Schema,
+    out: &mut Out<'_>,
+    progress: &ProgressBar,
+    base: u64,
+) -> Result<()> {
+    let mut rdr = BufReader::with_capacity(1 << 16, open_input(input)?);
+    let mut line = Vec::new();
+    let (mut n, mut read) = (0u64, 0u64);
+    loop {
+        line.clear();
+        let got = rdr
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("{}: read", input.display()))?;
+        if got == 0 {
+            break;
+        }
+        n += 1;
+        read += got as u64;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let at = || format!("{}: line {n}", input.display());
+        let value: serde_json::Value = serde_json::from_slice(&line)
+            .map_err(|e| anyhow!("invalid JSON: {e}"))
+            .with_context(at)?;
+        let rec = out.slot()?;
+        schema.from_json(&value, rec).with_context(at)?;
+        if n % 4096 == 0 {
+            progress.set_position(base + read);
+        }
+    }
+    Ok(())
+}
+
+fn import_raw(
+    input: &Path,
+    schema: &Schema,
+    out: &mut Out<'_>,
+    progress: &ProgressBar,
+    base: u64,
+) -> Result<()> {
+    let file = open_input(input)?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    let mut file = BufReader::with_capacity(1 << 20, file);
+    let rs = out.rs as u64;
+    if size % rs != 0 {
+        bail!(
+            "{}: raw input of {size} bytes is not a whole number of {rs}-byte records \
+             ({} bytes left over: truncated, or not records of this schema)",
+            input.display(),
+            size % rs
+        );
+    }
+    let checked: Vec<_> = schema
+        .fields()
+        .iter()
+        .filter(|f| matches!(f.ty, FieldType::Str(_) | FieldType::Bool))
+        .collect();
+    let mut text = String::new();
+    for i in 0..size / rs {
+        let rec = out.slot()?;
+        file.read_exact(rec)
+            .with_context(|| format!("{}: record {i}: read", input.display()))?;
+        for f in &checked {
+            text.clear();
+            f.write_text(rec, &mut text)
+                .with_context(|| format!("{}: record {i}", input.display()))?;
+        }
+        if i % 4096 == 0 {
+            progress.set_position(base + i * rs);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! `fixrec push`: append one record.
+
+use super::set::{Assignment, apply, parse_assignment};
+use super::target::{Mode, Target};
+use anyhow::{Context, Result};
+use std::process::ExitCode;
+
+/// Append a record (fields not given are zero), flush, and print its index.
+#[derive(clap::Args)]
+#[command(after_help = "Example:\n  fixrec push members.fxr id=22 name=김용")]
+pub struct Args {
+    #[command(flatten)]
+    target: Target,
+    /// Field values; fields not given are zero (empty text).
+    #[arg(value_name = "FIELD=VALUE", value_parser = parse_assignment)]
+    assignments: Vec<Assignment>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let mut table = args.target.open(Mode::Write)?;
+    let schema = Target::schema_of(&table)?;
+    let mut rec = vec![0u8; table.record_size()];
+    apply(&schema, &args.assignments, &mut rec)
+        .with_context(|| format!("{}: new record", args.target.file.display()))?;
+    let i = table.append(&rec)?;
+    table.flush()?;
+    println!("{i}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,74 @@
+//! `fixrec set`: change fields of a record in place.
+
+use super::target::{Mode, Target};
+use anyhow::{Context, Result};
+use fixrec::{Error, Schema};
+use std::process::ExitCode;
+
+/// One `field=value` argument.
+#[derive(Clone, Debug)]
+pub struct Assignment {
+    field: String,
+    value: String,
+}
+
+/// Parses `field=value` (the value may itself hold `=`).
+pub fn parse_assignment(s: &str) -> Result<Assignment, String> {
+    match s.split_once('=') {
+        Some((field, value)) if !field.is_empty() => Ok(Assignment {
+            field: field.to_owned(),
+            value: value.to_owned(),
+        }),
+        _ => Err(format!("expected field=value, found {s:?}")),
+    }
+}
+
+/// Applies the assignments to `record` (values as text: numbers in decimal, `bytes` in
+/// hex).
+pub fn apply(schema: &Schema, assignments: &[Assignment], record: &mut [u8]) -> Result<()> {
+    for a in assignments {
+        schema
+            .field_or_err(&a.field)?
+            .set_text(a.value.as_bytes(), record)?;
+    }
+    Ok(())
+}
+
+/// Set fields of record INDEX, in place, then flush. Prints the record as it now is.
+#[derive(clap::Args)]
+#[command(after_help = "Example:\n  fixrec set members.fxr 2 name='Huang Rong' id=23")]
+pub struct Args {
+    #[command(flatten)]
+    target: Target,
+    /// The record's index (from 0).
+    index: u64,
+    /// New values.
+    #[arg(required = true, value_name = "FIELD=VALUE", value_parser = parse_assignment)]
+    assignments: Vec<Assignment>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let mut table = args.target.open(Mode::Write)?;
+    let schema = Target::schema_of(&table)?;
+    let file = args.target.file.display();
+    let len = table.len();
+    let i = usize::try_from(args.index)
+        .ok()
+        .filter(|&i| i < len)
+        .ok_or(Error::IndexOutOfRange {
+            index: args.index,
+            len: len as u64,
+        })
+        .with_context(|| format!("{file}"))?;
+    // Build the new record aside, so that a bad value changes nothing.
+    let mut rec = table.record(i).context("record past len")?.to_vec();
+    apply(&schema, &args.assignments, &mut rec).with_context(|| format!("{file}: record {i}"))?;
+    table.record_mut(i)?.copy_from_slice(&rec);
+    table.flush()?;
+    let mut line = String::new();
+    schema
+        .write_json(&rec, &mut line)
+        .with_context(|| format!("{file}: record {i}"))?;
+    println!("{line}");
+    Ok(ExitCode::SUCCESS)
+}

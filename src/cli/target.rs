@@ -1,0 +1,111 @@
+//! Where a command's records live: the `FILE` argument with `--raw`, `--schema` and
+//! `--layout`. Every command opens (and creates) its store through this module, so a new
+//! kind of target is added here, in one place.
+
+use anyhow::{Context, Result, bail};
+use fixrec::{Error, Layout, Schema, StoreOptions, Table};
+use std::path::PathBuf;
+
+/// The store a record command works on.
+#[derive(clap::Args, Debug)]
+pub struct Target {
+    /// The store file (a fixrec file, or a headerless file of records with --raw).
+    pub file: PathBuf,
+    /// The file has no header: an array of records as a C program writes them. Needs
+    /// --schema.
+    #[arg(long, requires = "schema")]
+    pub raw: bool,
+    /// The record schema, e.g. `id:str[256],name:str[256]`. Required with --raw; for a
+    /// fixrec file it is checked against the file's header.
+    #[arg(long, value_name = "S")]
+    pub schema: Option<String>,
+    /// Field layout of --schema: `c` (natural alignment and padding) or `packed`.
+    #[arg(long, value_name = "L", default_value = "c", value_parser = parse_layout)]
+    pub layout: Layout,
+}
+
+/// `c` or `packed`, for clap.
+pub fn parse_layout(s: &str) -> Result<Layout, String> {
+    s.parse().map_err(|e: Error| e.to_string())
+}
+
+/// Whether the command writes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// Mapped read-only; other writers are not blocked.
+    Read,
+    /// The one writer of the file.
+    Write,
+}
+
+impl Target {
+    /// The schema given with --schema, parsed under --layout.
+    pub fn given_schema(&self) -> Result<Option<Schema>> {
+        self.schema
+            .as_deref()
+            .map(|s| Schema::parse(s, self.layout))
+            .transpose()
+            .context("--schema")
+    }
+
+    /// Opens the target: a fixrec file (its schema checked against --schema when given),
+    /// or with --raw a headerless file read with --schema.
+    pub fn open(&self, mode: Mode) -> Result<Table> {
+        let writable = mode == Mode::Write;
+        let given = self.given_schema()?;
+        if self.raw {
+            let schema = given.context("--raw needs --schema")?;
+            return Ok(Table::open_raw(&self.file, schema, writable)?);
+        }
+        let opened = if writable {
+            Table::open(&self.file)
+        } else {
+            Table::open_read_only(&self.file)
+        };
+        let table = match opened {
+            Err(Error::BadMagic { path, .. }) => bail!(
+                "{}: not a fixrec file (it does not start with the fixrec magic bytes); \
+                 for a headerless file of records pass --raw --schema S [--layout c|packed]",
+                path.display()
+            ),
+            other => other?,
+        };
+        if let (Some(want), Some(have)) = (&given, table.schema())
+            && let Some(diff) = want.diff(have)
+        {
+            bail!(
+                "{}: the file's schema `{have}` (layout {}) is not --schema `{want}` (layout {}): {diff}",
+                self.file.display(),
+                have.layout(),
+                want.layout()
+            );
+        }
+        Ok(table)
+    }
+
+    /// Creates the target (it must not exist) with the schema of --schema: a fixrec
+    /// file, or with --raw an empty headerless file.
+    pub fn create(&self, capacity: Option<u64>) -> Result<Table> {
+        let schema = self
+            .given_schema()?
+            .context("creating a store needs --schema")?;
+        if self.raw {
+            return Ok(Table::create_raw(&self.file, schema)?);
+        }
+        let mut options = StoreOptions::new();
+        if let Some(n) = capacity {
+            options = options.capacity(n);
+        }
+        Ok(Table::create(&self.file, schema, &options)?)
+    }
+
+    /// The schema of an opened table (a raw table always has the one from --schema).
+    pub fn schema_of(table: &Table) -> Result<Schema> {
+        table.schema().cloned().with_context(|| {
+            format!(
+                "{}: the file's header describes no field schema",
+                table.path().display()
+            )
+        })
+    }
+}
