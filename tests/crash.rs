@@ -1,0 +1,433 @@
+//! Process crashes: a child process works on a store (push, in-place update, truncate,
+//! extend, reserve, flush) and is killed with SIGKILL at a random moment; the store must
+//! then open, pass `verify`, have a committed len no older than the last acknowledged
+//! flush, and hold exactly the records the child wrote.
+//!
+//! The child is this test binary run again (`current_exe()` with `--exact crash_child`),
+//! told its seed and paths by the `FIXREC_CRASH_CHILD` environment variable; without it
+//! the `crash_child` test returns at once. Before each operation the child appends a line
+//! describing it to a log (a `write(2)`: the page cache outlives the process), and after
+//! each `flush` returns `Ok` it appends `K`. The parent replays the log into a model.
+//!
+//! A process crash keeps the page cache, so every write the child completed is in the
+//! file: record `i` must equal the last value written at `i` (the in-flight operation, if
+//! any, may be torn: each byte old or new). The len must be the last acknowledged one, or
+//! the one of a flush that started but was not acknowledged.
+//!
+//! CI runs 200 trials. Soak: `FIXREC_CRASH_TRIALS=10000 cargo test --release --test crash
+//! -- --nocapture` (and `FIXREC_CRASH_SEED=<n>` to replay one base seed).
+
+use fixrec::{Error, Growth, Store, StoreOptions, record};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHILD_ENV: &str = "FIXREC_CRASH_CHILD";
+
+record! {
+    #[repr(C)]
+    /// A record whose every byte derives from (index, version), with a checksum.
+    #[derive(Debug, PartialEq)]
+    pub struct Rec {
+        pub index: u64,
+        pub version: u64,
+        pub fill: [u8; 40],
+        pub sum: u64,
+    }
+}
+
+/// SplitMix64: small, seedable, good enough to pick operations.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
+}
+
+fn mix(a: u64, b: u64) -> u64 {
+    Rng(a.wrapping_mul(0x1000_0000_01b3) ^ b).next()
+}
+
+fn rec(index: u64, version: u64) -> Rec {
+    let mut fill = [0u8; 40];
+    for (k, chunk) in fill.chunks_exact_mut(8).enumerate() {
+        chunk.copy_from_slice(&mix(mix(index, version), k as u64).to_le_bytes());
+    }
+    let mut r = Rec {
+        index,
+        version,
+        fill,
+        sum: 0,
+    };
+    r.sum = checksum(&r);
+    r
+}
+
+fn checksum(r: &Rec) -> u64 {
+    let bytes = bytemuck::bytes_of(r);
+    bytes[..56].iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn trials() -> u64 {
+    std::env::var("FIXREC_CRASH_TRIALS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200)
+}
+
+fn base_seed() -> u64 {
+    std::env::var("FIXREC_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_c4a5)
+}
+
+// ---------------------------------------------------------------------------------------
+// The child.
+
+/// Appends one line to the log with a single `write(2)`.
+fn log_line(log: &mut File, line: &str) {
+    log.write_all(format!("{line}\n").as_bytes())
+        .expect("write the crash log");
+}
+
+/// Not a test of its own: the body of the child process the parent kills.
+#[test]
+fn crash_child() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let parts: Vec<&str> = spec.splitn(4, '|').collect();
+    let seed: u64 = parts[0].parse().unwrap();
+    let create = parts[1] == "create";
+    let (path, log_path) = (Path::new(parts[2]), Path::new(parts[3]));
+    let mut log = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(log_path)
+        .unwrap();
+    let mut rng = Rng(seed);
+    let growth = if rng.below(2) == 0 {
+        Growth::Double
+    } else {
+        Growth::Step(1 + rng.below(64))
+    };
+    let options = StoreOptions::new()
+        .growth(growth)
+        .capacity(1 + rng.below(32));
+    let mut store: Store<Rec> = if create {
+        log_line(&mut log, "ready");
+        let s = options.create(path).expect("create");
+        log_line(&mut log, "created");
+        s
+    } else {
+        let s = options.open(path).expect("open");
+        log_line(&mut log, "ready");
+        s
+    };
+    let mut version = 1u64;
+    for _ in 0..20_000 {
+        let len = store.len() as u64;
+        let roll = rng.below(100);
+        if roll < 30 {
+            log_line(&mut log, &format!("P {len} {version}"));
+            store.push(rec(len, version)).expect("push");
+            version += 1;
+        } else if roll < 55 && len > 0 {
+            let i = rng.below(len);
+            log_line(&mut log, &format!("U {i} {version}"));
+            store[i as usize] = rec(i, version);
+            version += 1;
+        } else if roll < 60 {
+            let n = 1 + rng.below(40);
+            let recs: Vec<Rec> = (0..n).map(|k| rec(len + k, version + k)).collect();
+            log_line(&mut log, &format!("E {len} {n} {version}"));
+            store.extend_from_slice(&recs).expect("extend");
+            version += n;
+        } else if roll < 64 || len > 400 {
+            let n = rng.below(len + 1);
+            log_line(&mut log, &format!("T {n}"));
+            store.truncate(n as usize);
+        } else if roll < 67 {
+            let n = rng.below(300);
+            log_line(&mut log, &format!("R {n}"));
+            store.reserve(n as usize).expect("reserve");
+        } else if roll < 85 {
+            log_line(&mut log, &format!("F {len}"));
+            store.flush().expect("flush");
+            log_line(&mut log, "K");
+        }
+    }
+    log_line(&mut log, "done");
+    // Leave without dropping (no commit by Drop): as if the process died here.
+    std::process::exit(0);
+}
+
+// ---------------------------------------------------------------------------------------
+// The parent.
+
+/// What the log says the file must hold.
+struct Expected {
+    /// Whether the store was created (create mode: a crash inside create may leave a
+    /// file that does not open).
+    created: bool,
+    /// Lens the recovered store may have: the last acknowledged flush's, and that of a
+    /// flush that started but was not acknowledged.
+    lens: Vec<u64>,
+    /// The last version written at each index (records past len keep theirs too).
+    at: Vec<Option<u64>>,
+    /// The in-flight write, if the log ends with one: (index, version before, version
+    /// after); the record may be torn between them.
+    torn: Vec<(u64, Option<u64>, u64)>,
+}
+
+fn replay(log: &str, create: bool) -> Expected {
+    // Only complete lines: a line cut by the kill was never acted on.
+    let complete = match log.rfind('\n') {
+        Some(end) => &log[..=end],
+        None => "",
+    };
+    let lines: Vec<&str> = complete.lines().collect();
+    let mut at: Vec<Option<u64>> = Vec::new();
+    let mut len = 0u64;
+    let mut acked = if create { None } else { Some(0) };
+    let mut pending = None;
+    let mut created = !create;
+    let mut torn = Vec::new();
+    let set = |at: &mut Vec<Option<u64>>, i: u64, v: u64| -> Option<u64> {
+        if at.len() <= i as usize {
+            at.resize(i as usize + 1, None);
+        }
+        std::mem::replace(&mut at[i as usize], Some(v))
+    };
+    for (n, line) in lines.iter().enumerate() {
+        let last = n + 1 == lines.len();
+        let w: Vec<u64> = line
+            .split(' ')
+            .skip(1)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        match line.as_bytes()[0] {
+            b'P' => {
+                assert_eq!(w[0], len, "log line {n}: push at {} with len {len}", w[0]);
+                let old = set(&mut at, w[0], w[1]);
+                if last {
+                    torn.push((w[0], old, w[1]));
+                }
+                len += 1;
+            }
+            b'U' => {
+                let old = set(&mut at, w[0], w[1]);
+                if last {
+                    torn.push((w[0], old, w[1]));
+                }
+            }
+            b'E' => {
+                for k in 0..w[1] {
+                    let old = set(&mut at, w[0] + k, w[2] + k);
+                    if last {
+                        torn.push((w[0] + k, old, w[2] + k));
+                    }
+                }
+                len += w[1];
+            }
+            b'T' => len = len.min(w[0]),
+            b'R' => {}
+            b'F' => {
+                assert_eq!(w[0], len, "log line {n}");
+                pending = Some(len);
+            }
+            b'K' => acked = pending.take(),
+            b'c' => {
+                created = true;
+                acked = Some(0);
+            }
+            b'r' | b'd' => {}
+            _ => panic!("log line {n}: {line:?}"),
+        }
+    }
+    let lens = acked.into_iter().chain(pending).collect();
+    Expected {
+        created,
+        lens,
+        at,
+        torn,
+    }
+}
+
+fn check_recovered(path: &Path, exp: &Expected) -> Result<u64, String> {
+    let store = match Store::<Rec>::open(path) {
+        Ok(s) => s,
+        Err(
+            e
+            @ (Error::NoValidMeta { .. } | Error::TruncatedHeader { .. } | Error::BadMagic { .. }),
+        ) if !exp.created => {
+            // Killed inside create: a file that open refuses with a clear error.
+            let _ = e;
+            return Ok(0);
+        }
+        Err(e) => return Err(format!("open failed: {e}")),
+    };
+    store.verify().map_err(|e| format!("verify: {e}"))?;
+    let len = store.len() as u64;
+    if exp.lens.is_empty() {
+        if len != 0 {
+            return Err(format!("a store killed during create has len {len}"));
+        }
+    } else if !exp.lens.contains(&len) {
+        return Err(format!(
+            "len {len} is not a committed len (expected one of {:?})",
+            exp.lens
+        ));
+    }
+    for i in 0..len {
+        let got = store[i as usize];
+        if let Some(&(_, old, new)) = exp.torn.iter().find(|t| t.0 == i) {
+            let old = old.map_or(bytemuck::Zeroable::zeroed(), |v| rec(i, v));
+            let new = rec(i, new);
+            let (g, o, n) = (
+                bytemuck::bytes_of(&got),
+                bytemuck::bytes_of(&old),
+                bytemuck::bytes_of(&new),
+            );
+            if (0..g.len()).any(|b| g[b] != o[b] && g[b] != n[b]) {
+                return Err(format!("record {i} is neither old, new nor a mix: {got:?}"));
+            }
+            continue;
+        }
+        match exp.at.get(i as usize).copied().flatten() {
+            Some(v) if got == rec(i, v) => {}
+            Some(v) => {
+                return Err(format!(
+                    "record {i}: expected version {v}, found {got:?} (checksum {})",
+                    if checksum(&got) == got.sum {
+                        "ok"
+                    } else {
+                        "bad"
+                    }
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "record {i} is below len {len} but was never written"
+                ));
+            }
+        }
+    }
+    Ok(len)
+}
+
+fn spawn_child(env: &str, value: &str, test: &str) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(env, value)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the child")
+}
+
+fn wait_for_line(log: &Path, what: &str, child: &mut std::process::Child) {
+    let start = Instant::now();
+    loop {
+        if fs::read_to_string(log).is_ok_and(|s| s.contains(what)) {
+            return;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            use std::io::Read;
+            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+            panic!("the child exited ({status}) before `{what}`:\n{err}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the child never wrote `{what}`"
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// Kills the child with SIGKILL; panics if it had died of anything else.
+fn kill_and_reap(child: &mut std::process::Child) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    if status.signal() == Some(libc::SIGKILL) {
+        return true;
+    }
+    if !status.success() {
+        let mut err = String::new();
+        use std::io::Read;
+        let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+        panic!("the child failed on its own ({status}):\n{err}");
+    }
+    false
+}
+
+#[test]
+fn sigkill_at_random_moments_leaves_a_committed_store() {
+    let n = trials();
+    let base = base_seed();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut killed, mut mid_flush, mut with_records) = (0u64, 0u64, 0u64);
+    let start = Instant::now();
+    for t in 0..n {
+        let seed = mix(base, t);
+        let mut rng = Rng(seed);
+        let path = dir.path().join(format!("t{t}.fxr"));
+        let log = dir.path().join(format!("t{t}.log"));
+        // One trial in ten kills the child while it creates the store.
+        let create = rng.below(10) == 0;
+        if !create {
+            let options = StoreOptions::new().capacity(1 + rng.below(32));
+            options.create::<Rec>(&path).unwrap();
+        }
+        let spec = format!(
+            "{seed}|{}|{}|{}",
+            if create { "create" } else { "open" },
+            path.display(),
+            log.display()
+        );
+        let mut child = spawn_child(CHILD_ENV, &spec, "crash_child");
+        wait_for_line(&log, "ready", &mut child);
+        let delay = match rng.below(4) {
+            0 => rng.below(300),
+            1 => rng.below(3_000),
+            _ => rng.below(25_000),
+        };
+        std::thread::sleep(Duration::from_micros(delay));
+        killed += u64::from(kill_and_reap(&mut child));
+        let text = fs::read_to_string(&log).unwrap();
+        let exp = replay(&text, create);
+        match check_recovered(&path, &exp) {
+            Ok(len) => with_records += u64::from(len > 0),
+            Err(e) => panic!(
+                "trial {t} (seed {seed}, base {base}): {e}\nlast log lines: {:?}",
+                text.lines().rev().take(8).collect::<Vec<_>>()
+            ),
+        }
+        mid_flush += u64::from(exp.lens.len() == 2);
+        fs::remove_file(&path).ok();
+        fs::remove_file(&log).ok();
+    }
+    println!(
+        "crash: {n} trials (base seed {base}) in {:.1?}: {killed} killed by SIGKILL, \
+         {mid_flush} inside a flush, {with_records} recovered with records; all passed",
+        start.elapsed()
+    );
+    assert!(killed > 0, "no trial killed its child");
+}
