@@ -283,6 +283,50 @@ pub enum Error {
     /// An argument is out of its range (for example a capacity that overflows).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    /// A shared-memory region name that cannot be used.
+    #[error("invalid shared-memory name {name:?}: {reason}")]
+    InvalidName {
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// An existing shared-memory object that fixrec refuses to trust: a symbolic link,
+    /// not a regular object, owned by another user, or writable by others.
+    #[error("{path}: refusing to use this region: {detail}")]
+    UnsafeRegion {
+        /// The region (`shm:NAME`).
+        path: PathBuf,
+        /// Why, and what to do.
+        detail: String,
+    },
+
+    /// The writer of a shared store died in the middle of updating a record.
+    #[error(
+        "{path}: record {index}: the writer died in the middle of updating it; open the store for writing to repair it (the update is rolled back)"
+    )]
+    WriterDied {
+        /// The region (`shm:NAME`).
+        path: PathBuf,
+        /// The record that was being updated.
+        index: u64,
+    },
+
+    /// The writer of a shared store is alive but has been updating a record for longer
+    /// than the reader's timeout (it may be stopped or stuck).
+    #[error(
+        "{path}: record {index}: the writer has been updating it for over {waited_ms} ms; it may be stopped or stuck (retry, or raise the timeout)"
+    )]
+    WriterStalled {
+        /// The region (`shm:NAME`).
+        path: PathBuf,
+        /// The record.
+        index: u64,
+        /// How long the reader waited.
+        waited_ms: u64,
+    },
 }
 
 impl Error {

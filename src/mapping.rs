@@ -60,6 +60,15 @@ impl Map {
         }
     }
 
+    /// The start of the mapping as a raw pointer (null when nothing is mapped), for
+    /// atomic access to bytes that other processes write (`shm`'s sequence locks). No
+    /// reference is created, so concurrent writers elsewhere are no aliasing violation.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.raw
+            .as_ref()
+            .map_or(std::ptr::null_mut(), MmapRaw::as_mut_ptr)
+    }
+
     /// Copies `out.len()` bytes at `offset` with volatile reads, for bytes another
     /// process may be writing (the meta slots).
     pub fn read_volatile(&self, offset: usize, out: &mut [u8]) {

@@ -119,7 +119,10 @@ impl Table {
         growth: Growth,
     ) -> Result<Table> {
         let backing = Backing::create_new(path)?;
-        let made = Self::init(backing, sb, capacity, growth);
+        let made = Self::init(backing, sb, capacity, growth).and_then(|t| {
+            t.backing.sync_parent_dir()?;
+            Ok(t)
+        });
         if made.is_err() {
             // We created the file; a failed create leaves nothing behind.
             let _ = fs::remove_file(path);
@@ -127,7 +130,14 @@ impl Table {
         made
     }
 
-    fn init(backing: Backing, sb: Superblock, capacity: u64, growth: Growth) -> Result<Table> {
+    /// Writes a new native header into `backing` (a file just created, or a shared-memory
+    /// object), with room for `capacity` records, and maps it.
+    pub(crate) fn init(
+        backing: Backing,
+        sb: Superblock,
+        capacity: u64,
+        growth: Growth,
+    ) -> Result<Table> {
         backing.lock_writer()?;
         backing.lock_mapped()?;
         let path = backing.path().to_owned();
@@ -147,7 +157,6 @@ impl Table {
         };
         backing.write_at(&meta.encode(), meta.slot_offset() as u64)?;
         backing.sync_data()?;
-        backing.sync_parent_dir()?;
         let map = Map::new(backing.file(), file_size as usize, true)
             .map_err(|e| backing.err("map", e))?;
         Ok(Table {
@@ -177,7 +186,18 @@ impl Table {
         growth: Growth,
         check: impl FnOnce(&Superblock) -> Result<()>,
     ) -> Result<Table> {
-        let backing = Backing::open(path, writable)?;
+        Self::open_native_on(Backing::open(path, writable)?, writable, growth, check)
+    }
+
+    /// Opens the native header in `backing` (a file or a shared-memory object), as
+    /// [`Table::open_native`] does.
+    pub(crate) fn open_native_on(
+        backing: Backing,
+        writable: bool,
+        growth: Growth,
+        check: impl FnOnce(&Superblock) -> Result<()>,
+    ) -> Result<Table> {
+        let path = &backing.path().to_owned();
         if writable {
             backing.lock_writer()?;
         }
@@ -242,13 +262,39 @@ impl Table {
         writable: bool,
         growth: Growth,
     ) -> Result<Table> {
-        let backing = Backing::open(path, writable)?;
+        Self::open_raw_on(Backing::open(path, writable)?, rs, writable, growth)
+    }
+
+    /// Opens the headerless records in `backing` (a file or a shared-memory object).
+    pub(crate) fn open_raw_on(
+        backing: Backing,
+        rs: usize,
+        writable: bool,
+        growth: Growth,
+    ) -> Result<Table> {
         if writable {
             backing.lock_writer()?;
         }
         backing.lock_mapped()?;
         let size = backing.size()?;
         Self::raw(backing, rs, size, growth, writable)
+    }
+
+    /// Gives a raw table the schema its caller knows it by.
+    pub(crate) fn with_schema(mut self, schema: Schema) -> Table {
+        self.schema = Some(schema);
+        self
+    }
+
+    /// The backing file or shared-memory object (`shm` checks its locks).
+    pub(crate) fn backing(&self) -> &Backing {
+        &self.backing
+    }
+
+    /// The start of the map as a raw pointer, for `shm`'s atomic record access; valid
+    /// for [`Table::file_size`] bytes until the next remap (which needs `&mut self`).
+    pub(crate) fn map_ptr(&self) -> *mut u8 {
+        self.map.as_ptr()
     }
 
     fn raw(
