@@ -1,0 +1,909 @@
+//! The `fixrec` command line, run as a user runs it: the built binary against real files
+//! in temporary directories. Every command with its output checked; every bad input with
+//! exit code 1, a message naming where, and the store unchanged afterwards.
+
+use fixrec::{CChar, FixedStr, Store, record};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const MEMBER: &str = "id:str[256],name:str[256]";
+const SMTEST: &str = "c:char,i:i32,s:i16";
+
+record! {
+    #[repr(C)]
+    /// `struct Member { char Id[256]; char name[256]; }`
+    #[derive(Debug, PartialEq)]
+    pub struct Member {
+        pub id: FixedStr<256>,
+        pub name: FixedStr<256>,
+    }
+}
+
+record! {
+    #[repr(C, packed)]
+    /// `#pragma pack(1) struct SMTEST { char c; int i; short s; }`
+    pub struct Smtest {
+        pub c: CChar,
+        pub i: i32,
+        pub s: i16,
+    }
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
+}
+
+fn fixrec(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fixrec"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run fixrec")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs fixrec, expects success, returns stdout.
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = fixrec(dir, args);
+    assert!(
+        out.status.success(),
+        "fixrec {args:?} failed ({}):\n{}",
+        out.status,
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// Runs fixrec, expects exit code 1 and an `error: ` message, returns stderr.
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let out = fixrec(dir, args);
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "fixrec {args:?}: expected exit 1, got {}\nstdout: {}\nstderr: {err}",
+        out.status,
+        text(&out.stdout)
+    );
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn info_json(dir: &Path, args: &[&str]) -> Value {
+    let mut a = vec!["info"];
+    a.extend_from_slice(args);
+    a.push("--json");
+    serde_json::from_str(&ok(dir, &a)).expect("info --json prints JSON")
+}
+
+/// What must not change when a command fails: len and every record's bytes.
+fn snapshot(dir: &Path, target: &[&str]) -> (u64, Vec<u8>) {
+    let len = info_json(dir, target)["len"].as_u64().unwrap();
+    let mut a = vec!["export", "--format", "raw"];
+    a.extend_from_slice(target);
+    let out = fixrec(dir, &a);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    (len, out.stdout)
+}
+
+fn members_store(dir: &Path) -> PathBuf {
+    ok(
+        dir,
+        &[
+            "import",
+            "m.fxr",
+            data("members.csv").to_str().unwrap(),
+            "--create",
+            "--schema",
+            MEMBER,
+        ],
+    );
+    dir.join("m.fxr")
+}
+
+#[test]
+fn create_prints_what_it_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(
+        dir.path(),
+        &[
+            "create",
+            "s.fxr",
+            "--schema",
+            SMTEST,
+            "--layout",
+            "packed",
+            "--capacity",
+            "10",
+        ],
+    );
+    assert_eq!(
+        out,
+        "created s.fxr: 0 records of 7 bytes (c:char,i:i32,s:i16, layout packed), capacity 10\n"
+    );
+    let info = info_json(dir.path(), &["s.fxr"]);
+    assert_eq!(info["record_size"], 7);
+    assert_eq!(info["layout"], "packed");
+    assert_eq!(info["capacity"], 10);
+    let err = fails(dir.path(), &["create", "s.fxr", "--schema", SMTEST]);
+    assert!(err.contains("s.fxr: already exists"), "{err}");
+    // --schema is required: a usage error.
+    let out = fixrec(dir.path(), &["create", "t.fxr"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.path().join("t.fxr").exists());
+}
+
+#[test]
+fn hangul_round_trips_through_import_get_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let csv = data("members.csv");
+    let out = ok(
+        d,
+        &[
+            "import",
+            "m.fxr",
+            csv.to_str().unwrap(),
+            "--create",
+            "--schema",
+            MEMBER,
+        ],
+    );
+    assert!(
+        out.starts_with("imported 3000 records (1536000 bytes) into m.fxr in "),
+        "{out}"
+    );
+    assert!(out.contains(" records/s); len 3000\n"), "{out}");
+
+    // get: one JSON object per line, in the order asked.
+    let input = std::fs::read_to_string(&csv).unwrap();
+    let rows: Vec<(&str, &str)> = input
+        .lines()
+        .skip(1)
+        .map(|l| l.split_once(',').unwrap())
+        .collect();
+    let hangul = rows
+        .iter()
+        .position(|(_, n)| n.chars().any(|c| ('가'..='힣').contains(&c)))
+        .expect("members.csv has Hangul names");
+    let got = ok(d, &["get", "m.fxr", &hangul.to_string(), "0"]);
+    let lines: Vec<Value> = got
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["id"], rows[hangul].0);
+    assert_eq!(lines[0]["name"], rows[hangul].1);
+    assert_eq!(lines[1]["name"], rows[0].1);
+
+    // export: byte for byte the file that was imported.
+    let exported = fixrec(d, &["export", "m.fxr"]);
+    assert!(exported.status.success());
+    assert_eq!(text(&exported.stdout), input);
+}
+
+#[test]
+fn export_and_reimport_give_the_same_records_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    members_store(d);
+    let (_, records) = snapshot(d, &["m.fxr"]);
+    for (format, file) in [("csv", "o.csv"), ("jsonl", "o.jsonl"), ("raw", "o.dat")] {
+        assert_eq!(
+            ok(d, &["export", "m.fxr", "--format", format, "-o", file]),
+            ""
+        );
+        let store = format!("re-{format}.fxr");
+        ok(
+            d,
+            &[
+                "import", &store, file, "--format", format, "--create", "--schema", MEMBER,
+            ],
+        );
+        assert_eq!(snapshot(d, &[&store]), (3000, records.clone()), "{format}");
+    }
+    // JSON lines: fields in schema order.
+    let jsonl = std::fs::read_to_string(d.join("o.jsonl")).unwrap();
+    assert!(
+        jsonl.starts_with("{\"id\":\"M00001\",\"name\":"),
+        "{jsonl:.80}"
+    );
+    assert_eq!(std::fs::read(d.join("o.dat")).unwrap(), records);
+}
+
+#[test]
+fn export_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    members_store(d);
+    let all = ok(d, &["export", "m.fxr", "--format", "jsonl"]);
+    let all: Vec<&str> = all.lines().collect();
+    let some = ok(
+        d,
+        &["export", "m.fxr", "--format", "jsonl", "--range", "10..13"],
+    );
+    assert_eq!(some.lines().collect::<Vec<_>>(), all[10..13]);
+    let tail = ok(
+        d,
+        &["export", "m.fxr", "--format", "jsonl", "--range", "2998.."],
+    );
+    assert_eq!(tail.lines().collect::<Vec<_>>(), all[2998..]);
+    let head = ok(d, &["export", "m.fxr", "--range", "..2"]);
+    assert_eq!(head.lines().count(), 3, "header and two rows: {head}");
+    let raw = fixrec(
+        d,
+        &["export", "m.fxr", "--format", "raw", "--range", "5..7"],
+    );
+    assert_eq!(raw.stdout.len(), 2 * 512);
+    let err = fails(d, &["export", "m.fxr", "--range", "2990..3001"]);
+    assert!(
+        err.contains("m.fxr: range 2990..3001 is not within the store's records 0..3000"),
+        "{err}"
+    );
+    let bad = fixrec(d, &["export", "m.fxr", "--range", "a..b"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn get_set_push_info_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "create",
+            "t.fxr",
+            "--schema",
+            "id:u32,score:f64,ok:bool,grade:char,name:str[16],tag:bytes[2]",
+        ],
+    );
+    assert_eq!(
+        ok(d, &["push", "t.fxr", "id=7", "name=김용", "score=-1.5"]),
+        "0\n"
+    );
+    assert_eq!(ok(d, &["push", "t.fxr"]), "1\n");
+    assert_eq!(
+        ok(d, &["get", "t.fxr", "0", "1"]),
+        "{\"id\":7,\"score\":-1.5,\"ok\":false,\"grade\":\"\",\"name\":\"김용\",\"tag\":\"0000\"}\n\
+         {\"id\":0,\"score\":0.0,\"ok\":false,\"grade\":\"\",\"name\":\"\",\"tag\":\"0000\"}\n"
+    );
+    assert_eq!(
+        ok(
+            d,
+            &[
+                "set", "t.fxr", "1", "ok=true", "grade=A", "tag=beef", "name=a=b"
+            ]
+        ),
+        "{\"id\":0,\"score\":0.0,\"ok\":true,\"grade\":\"A\",\"name\":\"a=b\",\"tag\":\"beef\"}\n"
+    );
+    assert_eq!(
+        ok(d, &["get", "t.fxr", "1"]),
+        "{\"id\":0,\"score\":0.0,\"ok\":true,\"grade\":\"A\",\"name\":\"a=b\",\"tag\":\"beef\"}\n"
+    );
+
+    let info = ok(d, &["info", "t.fxr"]);
+    let keys: Vec<&str> = info
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "file",
+            "format",
+            "format_version",
+            "schema",
+            "layout",
+            "record_size",
+            "len",
+            "capacity",
+            "data_offset",
+            "generation",
+            "file_size"
+        ]
+    );
+    assert!(info.contains("\nlen             2\n"), "{info}");
+    let j = info_json(d, &["t.fxr"]);
+    assert_eq!(j["record_size"], 40);
+    assert_eq!(j["len"], 2);
+    assert_eq!(j["data_offset"], 4096);
+    assert_eq!(j["format"], "fixrec");
+    assert_eq!(
+        j["file_size"],
+        std::fs::metadata(d.join("t.fxr")).unwrap().len()
+    );
+    assert_eq!(ok(d, &["verify", "t.fxr"]), "t.fxr: ok (2 records)\n");
+
+    // A bool byte of 2 written behind fixrec's back: verify names record and field.
+    let mut bytes = std::fs::read(d.join("t.fxr")).unwrap();
+    bytes[4096 + 40 + 16] = 2; // record 1, field `ok` at offset 16
+    std::fs::write(d.join("t.fxr"), &bytes).unwrap();
+    let err = fails(d, &["verify", "t.fxr"]);
+    assert!(
+        err.contains("t.fxr: record 1, field ok: bool byte is 2"),
+        "{err}"
+    );
+    let err = fails(d, &["get", "t.fxr", "1"]);
+    assert!(
+        err.contains("t.fxr: record 1: field `ok`: value byte 2: a bool must be 0 or 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let dir = tempfile::tempdir().unwrap();
+    for cmd in [
+        "create", "import", "export", "get", "set", "push", "info", "verify",
+    ] {
+        let out = ok(dir.path(), &[cmd, "--help"]);
+        assert!(out.contains("Example"), "{cmd} --help:\n{out}");
+        assert!(
+            out.contains(&format!("fixrec {cmd} ")),
+            "{cmd} --help:\n{out}"
+        );
+        assert!(out.contains("--raw"), "{cmd} --help:\n{out}");
+    }
+    let out = fixrec(dir.path(), &["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn headerless_files_like_the_c_programs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let jinyong = data("jinyong.dat");
+    let j = jinyong.to_str().unwrap();
+    assert_eq!(
+        ok(d, &["get", j, "2", "--raw", "--schema", MEMBER]),
+        "{\"id\":\"22\",\"name\":\"22\"}\n"
+    );
+    let info = info_json(d, &[j, "--raw", "--schema", MEMBER]);
+    assert_eq!(info["len"], 1000);
+    assert_eq!(info["format"], "raw (headerless)");
+    assert_eq!(info["data_offset"], 0);
+    assert_eq!(
+        ok(d, &["verify", j, "--raw", "--schema", MEMBER]),
+        format!("{j}: ok (1000 records)\n")
+    );
+    let smtest = data("smtest.bin");
+    let s = smtest.to_str().unwrap();
+    assert_eq!(
+        ok(
+            d,
+            &[
+                "get", s, "0", "--raw", "--schema", SMTEST, "--layout", "packed"
+            ]
+        ),
+        "{\"c\":\"a\",\"i\":100,\"s\":10}\n"
+    );
+
+    // A raw file made by the CLI is byte for byte the C program's.
+    ok(
+        d,
+        &[
+            "create", "sm.bin", "--raw", "--schema", SMTEST, "--layout", "packed",
+        ],
+    );
+    let raw = ["--raw", "--schema", SMTEST, "--layout", "packed"];
+    let mut push = vec!["push", "sm.bin", "c=a", "i=100", "s=10"];
+    push.extend(raw);
+    assert_eq!(ok(d, &push), "0\n");
+    assert_eq!(
+        std::fs::read(d.join("sm.bin")).unwrap(),
+        std::fs::read(&smtest).unwrap()
+    );
+    let mut set = vec!["set", "sm.bin", "0", "s=-2"];
+    set.extend(raw);
+    assert_eq!(ok(d, &set), "{\"c\":\"a\",\"i\":100,\"s\":-2}\n");
+    assert_eq!(
+        std::fs::read(d.join("sm.bin")).unwrap(),
+        b"ad\0\0\0\xfe\xff"
+    );
+
+    // jinyong.dat into a fixrec file and back out: the same 512000 bytes.
+    ok(
+        d,
+        &[
+            "import", "j.fxr", j, "--format", "raw", "--create", "--schema", MEMBER,
+        ],
+    );
+    let out = fixrec(d, &["export", "j.fxr", "--format", "raw"]);
+    assert_eq!(out.stdout, std::fs::read(&jinyong).unwrap());
+    // And CSV into a raw target.
+    std::fs::write(d.join("two.csv"), "name,id\n김용,22\nx,y\n").unwrap();
+    ok(
+        d,
+        &[
+            "import", "two.dat", "two.csv", "--raw", "--create", "--schema", MEMBER,
+        ],
+    );
+    assert_eq!(std::fs::metadata(d.join("two.dat")).unwrap().len(), 1024);
+    assert_eq!(
+        ok(d, &["get", "two.dat", "0", "--raw", "--schema", MEMBER]),
+        "{\"id\":\"22\",\"name\":\"김용\"}\n"
+    );
+}
+
+#[test]
+fn text_schema_and_rust_record_give_the_same_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Made by the CLI, opened as Store<Member>.
+    ok(d, &["create", "cli.fxr", "--schema", MEMBER]);
+    ok(d, &["push", "cli.fxr", "id=22", "name=김용"]);
+    let store = Store::<Member>::open(d.join("cli.fxr")).expect("opens as Store<Member>");
+    assert_eq!(store.len(), 1);
+    assert_eq!(store[0].name.as_str().unwrap(), "김용");
+    drop(store);
+    ok(
+        d,
+        &["create", "sm.fxr", "--schema", SMTEST, "--layout", "packed"],
+    );
+    ok(d, &["push", "sm.fxr", "c=a", "i=100", "s=10"]);
+    let sm = Store::<Smtest>::open_read_only(d.join("sm.fxr")).expect("opens as Store<Smtest>");
+    let rec = sm[0];
+    assert_eq!((rec.c.0, { rec.i }, { rec.s }), (b'a', 100, 10));
+    // The same text under the C layout is another record: refused, naming the difference.
+    ok(d, &["create", "c.fxr", "--schema", SMTEST]);
+    let e = Store::<Smtest>::open(d.join("c.fxr")).unwrap_err();
+    assert!(e.to_string().contains("expected record size 7"), "{e}");
+
+    // Made by Store<Member>, used by the CLI.
+    let mut store = Store::<Member>::create(d.join("rust.fxr")).unwrap();
+    store
+        .push(Member {
+            id: FixedStr::new("22").unwrap(),
+            name: FixedStr::new("黃蓉").unwrap(),
+        })
+        .unwrap();
+    store.flush().unwrap();
+    drop(store);
+    assert_eq!(
+        info_json(d, &["rust.fxr"])["schema"],
+        info_json(d, &["cli.fxr"])["schema"]
+    );
+    assert_eq!(
+        ok(d, &["get", "rust.fxr", "0"]),
+        "{\"id\":\"22\",\"name\":\"黃蓉\"}\n"
+    );
+    ok(d, &["set", "rust.fxr", "0", "name=Huang Rong"]);
+    ok(d, &["get", "rust.fxr", "0", "--schema", MEMBER]);
+    let store = Store::<Member>::open_read_only(d.join("rust.fxr")).unwrap();
+    assert_eq!(store[0].name.as_str().unwrap(), "Huang Rong");
+    // --schema on a fixrec file is checked against its header.
+    let err = fails(
+        d,
+        &[
+            "get",
+            "rust.fxr",
+            "0",
+            "--schema",
+            "id:str[256],nom:str[256]",
+        ],
+    );
+    assert!(err.contains("is not --schema"), "{err}");
+}
+
+/// A store with three known rows, for the bad-input tests.
+fn small_store(d: &Path) {
+    std::fs::write(
+        d.join("good.csv"),
+        "id,name\n1,Guo Jing\n2,황용\n3,Yang Guo\n",
+    )
+    .unwrap();
+    ok(
+        d,
+        &[
+            "import", "m.fxr", "good.csv", "--create", "--schema", MEMBER,
+        ],
+    );
+}
+
+/// Imports `content` (as `bad.<ext>`) into m.fxr, expects failure with every one of
+/// `expect` in the message, and checks the store did not change.
+fn bad_import(d: &Path, ext: &str, content: &[u8], expect: &[&str]) {
+    let before = snapshot(d, &["m.fxr"]);
+    assert_eq!(before.0, 3);
+    let input = format!("bad.{ext}");
+    std::fs::write(d.join(&input), content).unwrap();
+    let format = if ext == "dat" { "raw" } else { ext };
+    let err = fails(d, &["import", "m.fxr", &input, "--format", format]);
+    for e in expect {
+        assert!(err.contains(e), "expected {e:?} in:\n{err}");
+    }
+    assert_eq!(snapshot(d, &["m.fxr"]), before, "the store changed: {err}");
+    ok(d, &["verify", "m.fxr"]);
+}
+
+#[test]
+fn malformed_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    small_store(d);
+    bad_import(
+        d,
+        "csv",
+        b"id,name\n4,ok\n5,\"unclosed\n6,more\n",
+        &["bad.csv: a quote opened on line 3 is never closed"],
+    );
+    bad_import(
+        d,
+        "csv",
+        b"id,name\n4,ok\n5,two,three\n",
+        &["bad.csv: line 3: the row has 3 fields but the header has 2"],
+    );
+    bad_import(
+        d,
+        "csv",
+        b"id,nick\n4,ok\n",
+        &["bad.csv: line 1: unknown field `nick` (the schema's fields are: id, name)"],
+    );
+    bad_import(
+        d,
+        "csv",
+        b"id\n4\n",
+        &["bad.csv: line 1: missing field `name`"],
+    );
+}
+
+#[test]
+fn values_that_do_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    small_store(d);
+    let long = format!("id,name\n4,ok\n5,{}\n", "가".repeat(100));
+    bad_import(
+        d,
+        "csv",
+        long.as_bytes(),
+        &[
+            "bad.csv: line 3: field `name`: value \"가가",
+            "300 bytes of text do not fit str[256] (at most 255 bytes plus NUL)",
+        ],
+    );
+    bad_import(
+        d,
+        "csv",
+        b"id,name\n4,ok\n5,ab\xff\xfecd\n",
+        &["bad.csv: line 3: field `name`: value \"ab\u{fffd}\u{fffd}cd\": invalid UTF-8 at byte 2"],
+    );
+    bad_import(
+        d,
+        "jsonl",
+        b"{\"id\":\"4\",\"name\":\"ok\"}\n{\"id\":\"5\",\"name\":7}\n",
+        &["bad.jsonl: line 2: field `name`: value \"7\": expected a string for str[256]"],
+    );
+    bad_import(
+        d,
+        "jsonl",
+        b"{\"id\":\"4\",\"name\":\"ok\"}\n{\"id\":\"5\",\n",
+        &["bad.jsonl: line 2: invalid JSON"],
+    );
+
+    // Numbers: out of range and not a number.
+    ok(d, &["create", "n.fxr", "--schema", "count:u32,s:i16"]);
+    ok(d, &["push", "n.fxr", "count=1", "s=1"]);
+    let before = snapshot(d, &["n.fxr"]);
+    std::fs::write(d.join("n.csv"), "count,s\n2,2\n3,40000\n").unwrap();
+    let err = fails(d, &["import", "n.fxr", "n.csv"]);
+    assert!(
+        err.contains(
+            "n.csv: line 3: field `s`: value \"40000\": out of range for i16 (-32768 to 32767)"
+        ),
+        "{err}"
+    );
+    std::fs::write(d.join("n.csv"), "count,s\n2,2\nmany,3\n").unwrap();
+    let err = fails(d, &["import", "n.fxr", "n.csv"]);
+    assert!(
+        err.contains("n.csv: line 3: field `count`: value \"many\": not an integer (a u32)"),
+        "{err}"
+    );
+    std::fs::write(d.join("n.jsonl"), "{\"count\":-1,\"s\":0}\n").unwrap();
+    let err = fails(d, &["import", "n.fxr", "n.jsonl", "--format", "jsonl"]);
+    assert!(
+        err.contains("n.jsonl: line 1: field `count`: value \"-1\": out of range for u32"),
+        "{err}"
+    );
+    // set and push check every value before writing anything.
+    let err = fails(d, &["set", "n.fxr", "0", "count=5", "s=99999"]);
+    assert!(err.contains("n.fxr: record 0: field `s`"), "{err}");
+    let err = fails(d, &["push", "n.fxr", "count=5", "nope=1"]);
+    assert!(err.contains("unknown field `nope`"), "{err}");
+    let err = fails(d, &["set", "n.fxr", "0", "count=-5"]);
+    assert!(err.contains("out of range for u32"), "{err}");
+    assert_eq!(snapshot(d, &["n.fxr"]), before);
+    let out = fixrec(d, &["set", "n.fxr", "0", "count"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "field=value syntax is a usage error"
+    );
+}
+
+#[test]
+fn a_bad_row_deep_in_a_big_import_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    small_store(d);
+    // More than a chunk of good rows (appended past len before the bad row is read),
+    // across two input files.
+    let mut csv = String::from("id,name\n");
+    for i in 0..5000 {
+        csv.push_str(&format!("{i},name {i}\n"));
+    }
+    std::fs::write(d.join("a.csv"), &csv).unwrap();
+    csv.push_str("5000,\"x\"y\"\n5001,");
+    csv.push_str(&"x".repeat(256));
+    csv.push('\n');
+    let before = snapshot(d, &["m.fxr"]);
+    std::fs::write(d.join("b.csv"), &csv).unwrap();
+    let err = fails(d, &["import", "m.fxr", "a.csv", "b.csv"]);
+    assert!(err.contains("b.csv: line 5003: field `name`"), "{err}");
+    assert_eq!(snapshot(d, &["m.fxr"]), before);
+    ok(d, &["verify", "m.fxr"]);
+    // The good file alone imports.
+    let out = ok(d, &["import", "m.fxr", "a.csv"]);
+    assert!(out.contains("imported 5000 records"), "{out}");
+    assert_eq!(info_json(d, &["m.fxr"])["len"], 5003);
+}
+
+#[test]
+fn a_failed_import_with_create_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("x.csv"), "id,name\n1,a\n2\n").unwrap();
+    let err = fails(
+        d,
+        &["import", "new.fxr", "x.csv", "--create", "--schema", MEMBER],
+    );
+    assert!(err.contains("x.csv: line 3"), "{err}");
+    assert!(!d.join("new.fxr").exists());
+}
+
+#[test]
+fn raw_inputs_and_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    small_store(d);
+    let mut rec = vec![0u8; 512];
+    rec[..2].copy_from_slice(b"22");
+    let mut truncated = rec.repeat(3);
+    truncated.truncate(3 * 512 - 100);
+    bad_import(
+        d,
+        "dat",
+        &truncated,
+        &[
+            "bad.dat: raw input of 1436 bytes is not a whole number of 512-byte records (412 bytes left over",
+        ],
+    );
+    let mut bad_utf8 = rec.repeat(3);
+    bad_utf8[2 * 512 + 256] = 0xff;
+    bad_import(
+        d,
+        "dat",
+        &bad_utf8,
+        &["bad.dat: record 2: field `name`: value \"\u{fffd}\": invalid UTF-8 at byte 0"],
+    );
+
+    // A raw target: unchanged, byte for byte, by a failed import.
+    let jinyong = std::fs::read(data("jinyong.dat")).unwrap();
+    std::fs::write(d.join("j.dat"), &jinyong).unwrap();
+    std::fs::write(d.join("x.csv"), "id,name\n1,a\n2,b,c\n").unwrap();
+    let err = fails(
+        d,
+        &["import", "j.dat", "x.csv", "--raw", "--schema", MEMBER],
+    );
+    assert!(err.contains("x.csv: line 3"), "{err}");
+    assert_eq!(std::fs::read(d.join("j.dat")).unwrap(), jinyong);
+    // A raw target whose size is not a whole number of records.
+    std::fs::write(d.join("t.dat"), &truncated).unwrap();
+    let err = fails(d, &["get", "t.dat", "0", "--raw", "--schema", MEMBER]);
+    assert!(
+        err.contains("t.dat: raw file size 1436 is not a multiple of the record size 512"),
+        "{err}"
+    );
+    // --raw without --schema is a usage error.
+    let out = fixrec(d, &["get", "j.dat", "0", "--raw"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bad_schema_text_points_at_the_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (schema, at, what) in [
+        ("id:str[256],name:string", 17, "unknown type \"string\""),
+        ("id:u8,id:u16", 6, "duplicate field name \"id\""),
+        ("id:u8,:u16", 6, "expected a field name"),
+        ("id:str[0]", 7, "`str[0]` has size 0"),
+        ("id:bytes[2000000000]", 9, "N = 2000000000 is too large"),
+        ("id:u8 extra", 6, "expected `,` before the next field"),
+        ("", 0, "the schema is empty"),
+    ] {
+        let err = fails(d, &["create", "s.fxr", "--schema", schema]);
+        assert!(
+            err.contains(&format!(
+                "invalid schema text at byte {at} of {schema:?}: {what}"
+            )),
+            "{schema:?}: {err}"
+        );
+        assert!(!d.join("s.fxr").exists());
+    }
+    let err = fails(
+        d,
+        &[
+            "get",
+            &data("jinyong.dat").to_string_lossy(),
+            "0",
+            "--raw",
+            "--schema",
+            "id:chr",
+        ],
+    );
+    assert!(err.contains("at byte 3"), "{err}");
+    let out = fixrec(
+        d,
+        &["create", "s.fxr", "--schema", "a:u8", "--layout", "pack"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn index_past_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    small_store(d);
+    let before = snapshot(d, &["m.fxr"]);
+    let out = fixrec(d, &["get", "m.fxr", "0", "3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "nothing printed before the check");
+    assert!(text(&out.stderr).contains("m.fxr: index 3 is out of range (len 3)"));
+    let err = fails(d, &["set", "m.fxr", "99", "name=x"]);
+    assert!(
+        err.contains("m.fxr: index 99 is out of range (len 3)"),
+        "{err}"
+    );
+    assert_eq!(snapshot(d, &["m.fxr"]), before);
+    let out = fixrec(d, &["get", "m.fxr", "-1"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn not_a_fixrec_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let junk = b"this is not a store, just some text\n".repeat(200);
+    std::fs::write(d.join("junk.txt"), &junk).unwrap();
+    std::fs::write(d.join("rows.csv"), "id,name\n1,a\n").unwrap();
+    for args in [
+        &["info", "junk.txt"][..],
+        &["verify", "junk.txt"],
+        &["get", "junk.txt", "0"],
+        &["set", "junk.txt", "0", "name=x"],
+        &["push", "junk.txt", "name=x"],
+        &["export", "junk.txt"],
+        &["import", "junk.txt", "rows.csv"],
+    ] {
+        let err = fails(d, args);
+        assert!(
+            err.contains("junk.txt: not a fixrec file") && err.contains("--raw --schema"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(std::fs::read(d.join("junk.txt")).unwrap(), junk, "{args:?}");
+    }
+    let err = fails(d, &["info", "missing.fxr"]);
+    assert!(err.contains("missing.fxr"), "{err}");
+}
+
+#[test]
+fn c_programs_read_what_the_cli_wrote_and_the_other_way_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = r#"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+struct Member { char Id[256]; char name[256]; };
+#pragma pack(push, 1)
+struct SMTEST { char c; int i; short s; };
+#pragma pack(pop)
+int main(int argc, char **argv) {
+    if (argv[1][0] == 'w') {            /* write: members.dat and smtest.bin */
+        FILE *f = fopen("c_members.dat", "wb");
+        for (int i = 0; i < 1000; i++) {
+            struct Member m; memset(&m, 0, sizeof m);
+            snprintf(m.Id, sizeof m.Id, "%d", i);
+            snprintf(m.name, sizeof m.name, "name %d", i);
+            fwrite(&m, sizeof m, 1, f);
+        }
+        fclose(f);
+        struct SMTEST t = { 'b', -7, 300 };
+        f = fopen("c_smtest.bin", "wb"); fwrite(&t, sizeof t, 1, f); fclose(f);
+        return 0;
+    }
+    /* read FILE OFFSET INDEX: print member[INDEX] of the array at OFFSET */
+    FILE *f = fopen(argv[2], "rb");
+    long off = atol(argv[3]) + atol(argv[4]) * (long)sizeof(struct Member);
+    struct Member m;
+    fseek(f, off, SEEK_SET);
+    if (fread(&m, sizeof m, 1, f) != 1) return 1;
+    printf("%s|%s\n", m.Id, m.name);
+    return 0;
+}
+"#;
+    std::fs::write(d.join("member.c"), src).unwrap();
+    let cc = Command::new("cc")
+        .args(["-O1", "-o", "member", "member.c"])
+        .current_dir(d)
+        .output()
+        .expect("`cc` (the system C compiler) is required by this test");
+    assert!(cc.status.success(), "{}", text(&cc.stderr));
+    let c = |args: &[&str]| {
+        let out = Command::new(d.join("member"))
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    c(&["w"]);
+
+    // fixrec reads what C wrote.
+    let raw = ["--raw", "--schema", MEMBER];
+    let mut get = vec!["get", "c_members.dat", "999"];
+    get.extend(raw);
+    assert_eq!(ok(d, &get), "{\"id\":\"999\",\"name\":\"name 999\"}\n");
+    assert_eq!(
+        ok(
+            d,
+            &[
+                "get",
+                "c_smtest.bin",
+                "0",
+                "--raw",
+                "--schema",
+                SMTEST,
+                "--layout",
+                "packed"
+            ]
+        ),
+        "{\"c\":\"b\",\"i\":-7,\"s\":300}\n"
+    );
+
+    // C reads what fixrec wrote: a native file at the data offset info reports, and a
+    // raw file at offset 0.
+    ok(
+        d,
+        &[
+            "import",
+            "n.fxr",
+            "c_members.dat",
+            "--format",
+            "raw",
+            "--create",
+            "--schema",
+            MEMBER,
+        ],
+    );
+    ok(d, &["set", "n.fxr", "2", "id=22", "name=김용"]);
+    let off = info_json(d, &["n.fxr"])["data_offset"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    assert_eq!(c(&["r", "n.fxr", &off, "2"]), "22|김용\n");
+    assert_eq!(c(&["r", "n.fxr", &off, "999"]), "999|name 999\n");
+    let mut set = vec!["set", "c_members.dat", "500", "name=Huang Rong"];
+    set.extend(raw);
+    ok(d, &set);
+    assert_eq!(c(&["r", "c_members.dat", "0", "500"]), "500|Huang Rong\n");
+}
