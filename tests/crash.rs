@@ -279,6 +279,12 @@ fn check_recovered(path: &Path, exp: &Expected) -> Result<u64, String> {
             let _ = e;
             return Ok(0);
         }
+        Err(Error::Io { source, .. })
+            if !exp.created && source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            // Killed before create made the file.
+            return Ok(0);
+        }
         Err(e) => return Err(format!("open failed: {e}")),
     };
     store.verify().map_err(|e| format!("verify: {e}"))?;
