@@ -907,3 +907,63 @@ int main(int argc, char **argv) {
     ok(d, &set);
     assert_eq!(c(&["r", "c_members.dat", "0", "500"]), "500|Huang Rong\n");
 }
+
+#[test]
+fn every_field_type_round_trips_through_export_and_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let schema = "a:u8,b:i8,c:u16,d:i16,e:u32,f:i32,g:u64,h:i64,x:f32,y:f64,k:bool,l:char,m:str[16],n:bytes[3]";
+    ok(
+        d,
+        &["create", "t.fxr", "--schema", schema, "--layout", "packed"],
+    );
+    for values in [
+        &[
+            "a=255",
+            "b=-128",
+            "c=65535",
+            "d=-32768",
+            "e=4294967295",
+            "f=-2147483648",
+        ][..],
+        &[
+            "g=18446744073709551615",
+            "h=-9223372036854775808",
+            "x=0.1",
+            "y=0.1",
+        ],
+        &[
+            "x=3.4028235e38",
+            "y=-2.2250738585072014e-308",
+            "k=true",
+            "l=é",
+            "m=김용, \"hi\"",
+        ],
+        &["x=NaN", "y=-inf", "n=00ff7f", "m=a\nb"],
+        &["x=1.17549435e-38", "y=5e-324", "l=,"],
+    ] {
+        let mut args = vec!["push", "t.fxr"];
+        args.extend_from_slice(values);
+        ok(d, &args);
+    }
+    let (len, records) = snapshot(d, &["t.fxr"]);
+    assert_eq!(len, 5);
+    for format in ["csv", "jsonl", "raw"] {
+        let out = format!("t.{format}");
+        ok(d, &["export", "t.fxr", "--format", format, "-o", &out]);
+        let copy = format!("copy-{format}.fxr");
+        ok(
+            d,
+            &[
+                "import", &copy, &out, "--format", format, "--create", "--schema", schema,
+                "--layout", "packed",
+            ],
+        );
+        assert_eq!(snapshot(d, &[&copy]), (5, records.clone()), "{format}");
+    }
+    let got = ok(d, &["get", "t.fxr", "3"]);
+    assert!(
+        got.contains("\"x\":\"NaN\",\"y\":\"-inf\"") && got.contains("\"m\":\"a\\nb\""),
+        "{got}"
+    );
+}
