@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod bench;
 mod create;
 mod export;
 mod get;
@@ -32,6 +33,7 @@ enum Command {
     Push(push::Args),
     Info(info::Args),
     Verify(verify::Args),
+    Bench(bench::Args),
 }
 
 /// Parses the command line and runs it. Usage errors exit 2 (clap), failures print
@@ -47,6 +49,7 @@ pub fn main() -> ExitCode {
         Command::Push(args) => push::run(args),
         Command::Info(args) => info::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,103 @@
+//! What the harness asks of the OS: a scratch folder, dropping a file's pages from the
+//! page cache (`posix_fadvise(DONTNEED)`), reading a file through the cache, and a
+//! description of the machine.
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+/// A fresh folder, removed with everything in it when dropped.
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    pub fn new(parent: &Path) -> Result<ScratchDir> {
+        let path = parent.join(format!("fixrec-bench-{}", std::process::id()));
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+        if path.exists() {
+            std::fs::remove_dir_all(&path)?;
+        }
+        std::fs::create_dir(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(ScratchDir(path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes `path`'s dirty pages back, then drops its pages from the page cache. Pages
+/// still mapped by some process stay: callers unmap first.
+pub fn drop_cache(path: &Path) -> Result<()> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    file.sync_data()?;
+    // SAFETY: a plain syscall on a file descriptor that `file` keeps open.
+    let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    if rc != 0 {
+        bail!(
+            "posix_fadvise(DONTNEED) on {}: {}",
+            path.display(),
+            std::io::Error::from_raw_os_error(rc)
+        );
+    }
+    Ok(())
+}
+
+/// Drops `path` from the page cache, then reads it back with 1 MiB `read` calls: every
+/// method's file enters the cache the same way, whichever way it was written.
+pub fn recache(path: &Path) -> Result<()> {
+    drop_cache(path)?;
+    let mut file = File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    while file.read(&mut buf)? > 0 {}
+    Ok(())
+}
+
+/// The machine a run was made on.
+#[derive(Clone, Debug, Serialize)]
+pub struct Machine {
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub kernel: String,
+    pub memory_gib: f64,
+}
+
+impl Machine {
+    pub fn summary(&self) -> String {
+        format!(
+            "{} x {}, {:.0} GiB, Linux {}",
+            self.cpus, self.cpu_model, self.memory_gib, self.kernel
+        )
+    }
+}
+
+pub fn machine() -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu_model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or("unknown CPU".to_owned(), |(_, v)| v.trim().to_owned());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory_kib: f64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    Machine {
+        cpus: std::thread::available_parallelism().map_or(1, usize::from),
+        cpu_model,
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map_or("unknown".to_owned(), |s| s.trim().to_owned()),
+        memory_gib: memory_kib / (1024.0 * 1024.0),
+    }
+}
