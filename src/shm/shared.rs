@@ -254,7 +254,8 @@ impl<R: Pod, A: Access> SharedStore<R, A> {
         self.retries.load(Ordering::Relaxed)
     }
 
-    /// Whether a process holds this store for writing now.
+    /// Whether another handle (in this or another process) holds this store for writing
+    /// now. A writer asking about itself gets `false`: its own lock never conflicts.
     ///
     /// # Errors
     ///
