@@ -207,18 +207,8 @@ impl Table {
         check(&sb)?;
         let meta = Meta::pick(path, &header)?;
         let rs = sb.schema.record_size();
-        let needed = meta
-            .capacity
-            .checked_mul(rs)
-            .and_then(|d| d.checked_add(sb.data_offset))
-            .unwrap_or(u64::MAX);
-        if needed > size {
-            return Err(Error::DataPastEnd {
-                path: path.into(),
-                needed,
-                file_size: size,
-            });
-        }
+        let needed = meta.data_end(sb.data_offset, rs);
+        check_fits(path, needed, size)?;
         let map_len = to_usize(path, needed, "the data region")?;
         let map = Map::new(backing.file(), map_len, writable).map_err(|e| backing.err("map", e))?;
         Ok(Table {
@@ -592,7 +582,8 @@ impl Table {
         let target = self.len;
         let target_size = (self.data_offset + target * self.rs) as u64;
         if self.capacity == target && self.file_size == target_size {
-            return Ok(());
+            // Nothing to cut, but the caller was promised a commit.
+            return self.flush();
         }
         self.backing.lock_alone()?;
         let done = (|| {
@@ -728,20 +719,9 @@ impl Table {
                     return Ok(false);
                 }
                 let path = self.backing.path();
-                let needed = meta
-                    .capacity
-                    .checked_mul(self.rs as u64)
-                    .and_then(|d| d.checked_add(self.data_offset as u64))
-                    .unwrap_or(u64::MAX);
+                let needed = meta.data_end(self.data_offset as u64, self.rs as u64);
                 if needed > self.map.len() as u64 {
-                    let size = self.backing.size()?;
-                    if needed > size {
-                        return Err(Error::DataPastEnd {
-                            path: path.into(),
-                            needed,
-                            file_size: size,
-                        });
-                    }
+                    check_fits(path, needed, self.backing.size()?)?;
                     let len = to_usize(path, needed, "the data region")?;
                     self.map
                         .remap(self.backing.file(), len)
@@ -817,17 +797,12 @@ impl Table {
                 }
                 match Meta::pick(self.path(), &header) {
                     Ok(meta) => {
-                        let needed = meta
-                            .capacity
-                            .checked_mul(self.rs as u64)
-                            .and_then(|d| d.checked_add(sb.data_offset));
-                        match needed {
-                            Some(n) if n <= size => {}
-                            _ => problems.push(format!(
-                                "the file has {size} bytes but its data region (capacity {}) needs {}; was it truncated by another program?",
-                                meta.capacity,
-                                needed.map_or("more than 2^64".into(), |n| n.to_string())
-                            )),
+                        let needed = meta.data_end(sb.data_offset, self.rs as u64);
+                        if needed > size {
+                            problems.push(format!(
+                                "the file has {size} bytes but its data region (capacity {}) needs {needed}; was it truncated by another program?",
+                                meta.capacity
+                            ));
                         }
                     }
                     Err(e) => problems.push(e.to_string()),
@@ -939,6 +914,18 @@ impl Drop for Table {
             self.backing.unlock_writer();
         }
     }
+}
+
+/// Refuses a data region that ends past the end of the file.
+fn check_fits(path: &Path, needed: u64, file_size: u64) -> Result<()> {
+    if needed > file_size {
+        return Err(Error::DataPastEnd {
+            path: path.into(),
+            needed,
+            file_size,
+        });
+    }
+    Ok(())
 }
 
 fn raw_len(path: &Path, size: u64, rs: usize) -> Result<usize> {
