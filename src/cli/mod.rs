@@ -12,6 +12,7 @@ mod import;
 mod info;
 mod push;
 mod set;
+mod shm;
 pub mod target;
 mod verify;
 
@@ -34,6 +35,7 @@ enum Command {
     Info(info::Args),
     Verify(verify::Args),
     Bench(bench::Args),
+    Shm(shm::Args),
 }
 
 /// Parses the command line and runs it. Usage errors exit 2 (clap), failures print
@@ -50,6 +52,7 @@ pub fn main() -> ExitCode {
         Command::Info(args) => info::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Shm(args) => shm::run(args),
     };
     match result {
         Ok(code) => code,

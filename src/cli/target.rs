@@ -9,7 +9,8 @@ use std::path::PathBuf;
 /// The store a record command works on.
 #[derive(clap::Args, Debug)]
 pub struct Target {
-    /// The store file (a fixrec file, or a headerless file of records with --raw).
+    /// The store file (a fixrec file, or a headerless file of records with --raw), or
+    /// `shm:NAME` for the named shared-memory region NAME.
     pub file: PathBuf,
     /// The file has no header: an array of records as a C program writes them. Needs
     /// --schema.
@@ -53,14 +54,18 @@ impl Target {
     pub fn open(&self, mode: Mode) -> Result<Table> {
         let writable = mode == Mode::Write;
         let given = self.given_schema()?;
+        let region = self.region();
         if self.raw {
             let schema = given.context("--raw needs --schema")?;
-            return Ok(Table::open_raw(&self.file, schema, writable)?);
+            return Ok(match region {
+                Some(name) => fixrec::shm::open_raw_table(name, schema, writable)?,
+                None => Table::open_raw(&self.file, schema, writable)?,
+            });
         }
-        let opened = if writable {
-            Table::open(&self.file)
-        } else {
-            Table::open_read_only(&self.file)
+        let opened = match region {
+            Some(name) => fixrec::shm::open_table(name, writable),
+            None if writable => Table::open(&self.file),
+            None => Table::open_read_only(&self.file),
         };
         let table = match opened {
             Err(Error::BadMagic { path, .. }) => bail!(
@@ -83,9 +88,19 @@ impl Target {
         Ok(table)
     }
 
+    /// `shm:NAME`: the named shared-memory region NAME instead of a file.
+    fn region(&self) -> Option<&str> {
+        self.file.to_str()?.strip_prefix("shm:")
+    }
+
     /// Creates the target (it must not exist) with the schema of --schema: a fixrec
     /// file, or with --raw an empty headerless file.
     pub fn create(&self, capacity: Option<u64>) -> Result<Table> {
+        if let Some(name) = self.region() {
+            bail!(
+                "shm:{name}: create the region with `fixrec shm create {name} --size N`, then use shm:{name} with --raw --schema"
+            );
+        }
         let schema = self
             .given_schema()?
             .context("creating a store needs --schema")?;
