@@ -5,6 +5,7 @@ use crate::format::{Kind, Superblock};
 use crate::schema::{FieldType, Layout, Schema};
 use crate::store::{StoreOptions, check_schema};
 use crate::table::{Growth, Table};
+use bincode::error::DecodeError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
@@ -14,6 +15,24 @@ const PREFIX: usize = 4;
 
 fn config() -> bincode::config::Configuration {
     bincode::config::standard()
+}
+
+/// Decodes a slot's body. bincode allocates the length a string or byte buffer claims
+/// before it reads it, so a crafted slot could claim 1 TiB and abort the process. A
+/// limit on the bytes claimed stops that: a valid body never claims more than 16 bytes
+/// (a `u128`) per byte it holds (tests/hostile.rs).
+fn decode<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<(T, usize), DecodeError> {
+    macro_rules! limited {
+        ($($limit:expr),*) => {$(
+            if body.len().saturating_mul(16) <= $limit {
+                return bincode::serde::decode_from_slice(body, config().with_limit::<{ $limit }>());
+            }
+        )*};
+    }
+    limited!(1 << 12, 1 << 16, 1 << 20, 1 << 24, 1 << 28);
+    #[cfg(target_pointer_width = "64")]
+    limited!(1 << 32, 1 << 36);
+    bincode::serde::decode_from_slice(body, config().with_limit::<{ usize::MAX }>())
 }
 
 /// The schema of a slot file: `len:u32,value:bytes[slot_size - 4]`, packed.
@@ -155,8 +174,7 @@ impl<T: Serialize + DeserializeOwned> SlotStore<T> {
                 slot.len() - PREFIX
             ))
         })?;
-        let (value, used) = bincode::serde::decode_from_slice(body, config())
-            .map_err(|e| codec(format!("cannot decode: {e}")))?;
+        let (value, used) = decode(body).map_err(|e| codec(format!("cannot decode: {e}")))?;
         if used != n {
             return Err(codec(format!(
                 "{} of {n} bytes left after decoding",
