@@ -13,13 +13,19 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// How the datasets were written and cached: printed, and kept in the JSON.
-pub const FILES_NOTE: &str = "each method's dataset is written once (fixrec through its map with \
-extend_from_slice + flush; std IO files with 1 MiB pwrite calls + fdatasync; SQLite and LMDB by \
-their engines in one durable transaction), then fsynced, dropped from the page cache with \
-posix_fadvise(DONTNEED) and read back with 1 MiB read() calls, so every file enters the page \
-cache the same way; warm cases keep the file open across the warm-up and measured runs";
+pub fn files_note(fill: os::Fill) -> String {
+    format!(
+        "each method's dataset is written once (fixrec through its map with extend_from_slice + \
+         flush; std IO files with 1 MiB pwrite calls + fdatasync; SQLite and LMDB by their engines \
+         in one durable transaction), then fsynced, dropped from the page cache with \
+         posix_fadvise(DONTNEED) and {}, so every file enters the page cache the same way; warm \
+         cases keep the file open across the warm-up and measured runs",
+        fill.describe()
+    )
+}
 
 pub struct Config {
+    pub fill: os::Fill,
     pub records: usize,
     pub warmup: usize,
     pub repeats: usize,
@@ -68,7 +74,7 @@ pub fn prepare(config: &Config, dir: &Path, workloads: &[Workload]) -> Result<Da
             .with_context(|| format!("cannot write the {} dataset", m.name()))?;
         for f in m.data_files(&path) {
             if f.exists() {
-                os::recache(&f)?;
+                os::recache(&f, config.fill)?;
             }
         }
     }
@@ -97,12 +103,12 @@ pub fn prepare(config: &Config, dir: &Path, workloads: &[Workload]) -> Result<Da
 fn time_runs(
     config: &Config,
     progress: &ProgressBar,
-    mut run: impl FnMut() -> Result<(u64, Duration)>,
+    mut run: impl FnMut(u32) -> Result<(u64, Duration)>,
 ) -> Result<(Vec<u64>, u64)> {
     let mut times = Vec::with_capacity(config.repeats);
     let mut checksum = 0;
     for r in 0..config.warmup + config.repeats {
-        let (sum, elapsed) = run()?;
+        let (sum, elapsed) = run(r as u32)?;
         if r >= config.warmup {
             times.push(elapsed.as_nanos().max(1) as u64);
         }
@@ -165,12 +171,13 @@ fn measure_method(
         | Workload::Commit => {
             let mut b = methods::open(m, &path, durable)?;
             let writes = matches!(case.workload, Workload::Update | Workload::Commit);
-            time_runs(config, progress, || {
+            time_runs(config, progress, |run| {
                 let b: &mut dyn Backend = &mut *b;
+                let salt = case.salt + run;
                 let out = timed(|| match case.workload {
                     Workload::Scan => b.scan(),
-                    Workload::Update => b.update(idx, None),
-                    Workload::Commit => b.update(idx, Some(case.k)),
+                    Workload::Update => b.update(idx, None, salt),
+                    Workload::Commit => b.update(idx, Some(case.k), salt),
                     _ => b.get(idx),
                 })?;
                 if writes {
@@ -179,7 +186,7 @@ fn measure_method(
                 Ok(out)
             })
         }
-        Workload::ScanCold | Workload::GetCold => time_runs(config, progress, || {
+        Workload::ScanCold | Workload::GetCold => time_runs(config, progress, |_| {
             drop_all(m, &path)?;
             let mut b = methods::open(m, &path, false)?;
             timed(|| match case.workload {
@@ -187,7 +194,7 @@ fn measure_method(
                 _ => b.get(idx),
             })
         }),
-        Workload::Open | Workload::OpenCold => time_runs(config, progress, || {
+        Workload::Open | Workload::OpenCold => time_runs(config, progress, |_| {
             let mut total = Duration::ZERO;
             let mut sum = 0u64;
             for &i in idx {
@@ -211,7 +218,7 @@ fn measure_method(
             } else {
                 &csv
             };
-            time_runs(config, progress, || {
+            time_runs(config, progress, |_| {
                 remove_dataset(m, &target)?;
                 let elapsed = methods::load(m, &target, src, durable)?;
                 // Read back what was written: the checksum proves the load happened.
@@ -256,7 +263,7 @@ fn measure_floor(
     if floor == MEMCPY {
         let src: &[u8] = bytemuck::cast_slice(&data.records);
         let mut dst = vec![1u8; src.len()];
-        return time_runs(config, progress, || {
+        return time_runs(config, progress, |_| {
             let t = Instant::now();
             dst.copy_from_slice(std::hint::black_box(src));
             let elapsed = t.elapsed();
@@ -264,14 +271,14 @@ fn measure_floor(
         });
     }
     if case.workload.cold() {
-        time_runs(config, progress, || {
+        time_runs(config, progress, |_| {
             os::drop_cache(&path)?;
             let map = raw_map(&path)?;
             timed(|| Ok(raw_read(&map, data, case)))
         })
     } else {
         let map = raw_map(&path)?;
-        time_runs(config, progress, || {
+        time_runs(config, progress, |_| {
             timed(|| Ok(raw_read(&map, data, case)))
         })
     }

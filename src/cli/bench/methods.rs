@@ -98,10 +98,10 @@ pub trait Backend {
     /// Reads the records at `idx`; returns the checksum of what it read.
     fn get(&mut self, idx: &[u32]) -> Result<u64>;
     /// Read-modify-write of the records at `idx`: update `j` reads record `idx[j]` and
-    /// writes [`stamp(j)`](stamp) over the first 8 bytes of its name. With `commit_every
+    /// writes [`stamp(j, salt)`](stamp) over the first 8 bytes of its name. With `commit_every
     /// = Some(k)`, a durable commit follows every k updates; else the writes reach the OS
     /// and are not synced. Returns the checksum of the records as read.
-    fn update(&mut self, idx: &[u32], commit_every: Option<usize>) -> Result<u64>;
+    fn update(&mut self, idx: &[u32], commit_every: Option<usize>, salt: u32) -> Result<u64>;
     /// Makes the writes so far durable (untimed, between runs).
     fn settle(&mut self) -> Result<()>;
 }
@@ -291,7 +291,7 @@ impl Backend for Mapped {
         Ok(sum)
     }
 
-    fn update(&mut self, idx: &[u32], commit_every: Option<usize>) -> Result<u64> {
+    fn update(&mut self, idx: &[u32], commit_every: Option<usize>, salt: u32) -> Result<u64> {
         let mut sum = 0u64;
         for (j, &i) in idx.iter().enumerate() {
             let m = self
@@ -300,7 +300,7 @@ impl Backend for Mapped {
                 .context("record past the end")?;
             let bytes = bytemuck::bytes_of_mut(m);
             sum = sum.wrapping_add(sum_words(bytes));
-            bytes[NAME_AT..NAME_AT + 8].copy_from_slice(&stamp(j));
+            bytes[NAME_AT..NAME_AT + 8].copy_from_slice(&stamp(j, salt));
             if commit_every.is_some_and(|k| (j + 1) % k == 0) {
                 self.store.flush()?;
             }
@@ -315,7 +315,7 @@ impl Backend for Mapped {
 
 /// Records in a headerless file of `len` bytes.
 fn records_in(path: &Path, len: u64) -> Result<usize> {
-    if len % RECORD as u64 != 0 {
+    if !len.is_multiple_of(RECORD as u64) {
         bail!(
             "{}: {len} bytes is not a whole number of {RECORD}-byte records",
             path.display()
@@ -367,7 +367,7 @@ impl Backend for Buffered {
         Ok(sum)
     }
 
-    fn update(&mut self, idx: &[u32], commit_every: Option<usize>) -> Result<u64> {
+    fn update(&mut self, idx: &[u32], commit_every: Option<usize>, salt: u32) -> Result<u64> {
         let mut rec = [0u8; RECORD];
         let mut sum = 0u64;
         for (j, &i) in idx.iter().enumerate() {
@@ -376,7 +376,7 @@ impl Backend for Buffered {
             self.reader.read_exact(&mut rec)?;
             sum = sum.wrapping_add(sum_words(&rec));
             self.writer.seek(SeekFrom::Start(at + NAME_AT as u64))?;
-            self.writer.write_all(&stamp(j))?;
+            self.writer.write_all(&stamp(j, salt))?;
             // The reader shares the file: the write must be in the OS before the next
             // read, which may be of the same record.
             self.writer.flush()?;
@@ -436,14 +436,15 @@ impl Backend for Positional {
         Ok(sum)
     }
 
-    fn update(&mut self, idx: &[u32], commit_every: Option<usize>) -> Result<u64> {
+    fn update(&mut self, idx: &[u32], commit_every: Option<usize>, salt: u32) -> Result<u64> {
         let mut rec = [0u8; RECORD];
         let mut sum = 0u64;
         for (j, &i) in idx.iter().enumerate() {
             let at = u64::from(i) * RECORD as u64;
             self.file.read_exact_at(&mut rec, at)?;
             sum = sum.wrapping_add(sum_words(&rec));
-            self.file.write_all_at(&stamp(j), at + NAME_AT as u64)?;
+            self.file
+                .write_all_at(&stamp(j, salt), at + NAME_AT as u64)?;
             if commit_every.is_some_and(|k| (j + 1) % k == 0) {
                 self.file.sync_data()?;
             }

@@ -32,7 +32,7 @@ use workloads::Workload;
     fixrec bench --records 20000 --workloads scan,get-uniform --methods fixrec,lmdb")]
 pub struct Args {
     /// Records in the dataset (512 bytes each).
-    #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..=(u32::MAX as u64)))]
+    #[arg(long, default_value_t = 150_000, value_parser = clap::value_parser!(u64).range(1..=(u32::MAX as u64)))]
     records: u64,
     /// Workloads to run (comma-separated).
     #[arg(long, value_delimiter = ',', value_enum, default_values_t = Workload::ALL)]
@@ -49,6 +49,11 @@ pub struct Args {
     /// Updates per durable commit in the `commit` workload (comma-separated).
     #[arg(long, value_delimiter = ',', default_values_t = [1usize, 10, 100])]
     commit_k: Vec<usize>,
+    /// How the files enter the page cache before the first case. Mapped writes dirty
+    /// whole page-cache folios, so `large` makes scans faster and durable commits of
+    /// scattered updates slower; `small` the other way round.
+    #[arg(long, value_enum, default_value_t = os::Fill::Large)]
+    fill: os::Fill,
     /// Where the datasets go (a fresh folder inside it, removed at the end). A RAM-backed
     /// tmpfs makes the durable and cold workloads meaningless: use a disk.
     #[arg(long, default_value_os_t = std::env::temp_dir())]
@@ -76,6 +81,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     commit_k.dedup();
     let records = args.records as usize;
     let config = harness::Config {
+        fill: args.fill,
         records,
         warmup: args.warmup as usize,
         repeats: args.repeat as usize,
@@ -109,7 +115,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         config.repeats,
         machine.summary()
     );
-    println!("files: {}", harness::FILES_NOTE);
+    println!("files: {}", harness::files_note(config.fill));
     print!("{}", report::tables(&results, &ids, &targets));
 
     if let Some(path) = &args.json {
@@ -122,7 +128,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             "commit_rounds": workloads::commit_rounds(records),
             "machine": machine,
             "dir": args.dir.display().to_string(),
-            "files": harness::FILES_NOTE,
+            "fill": format!("{:?}", config.fill).to_lowercase(),
+            "files": harness::files_note(config.fill),
             "workloads": ids.iter().map(|(id, _)| id).collect::<Vec<_>>(),
             "methods": config.methods.iter().map(|m| m.name()).collect::<Vec<_>>(),
             "results": results,

@@ -52,12 +52,47 @@ pub fn drop_cache(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Drops `path` from the page cache, then reads it back with 1 MiB `read` calls: every
-/// method's file enters the cache the same way, whichever way it was written.
-pub fn recache(path: &Path) -> Result<()> {
+/// How files enter the page cache before the first case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fill {
+    /// 1 MiB `read` calls with readahead on: the kernel caches the file in large folios
+    /// (what a file written or copied in large chunks gets).
+    Large,
+    /// 4 KiB `read` calls with `POSIX_FADV_RANDOM` (readahead off): 4 KiB pages.
+    Small,
+}
+
+impl Fill {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Fill::Large => {
+                "read back with 1 MiB read() calls (readahead on: large page-cache folios)"
+            }
+            Fill::Small => {
+                "read back with 4 KiB read() calls under POSIX_FADV_RANDOM (no readahead: 4 KiB pages)"
+            }
+        }
+    }
+}
+
+/// Drops `path` from the page cache, then reads it back the `fill` way: every method's
+/// file enters the cache the same way, whichever way it was written.
+pub fn recache(path: &Path, fill: Fill) -> Result<()> {
     drop_cache(path)?;
     let mut file = File::open(path)?;
-    let mut buf = vec![0u8; 1 << 20];
+    let chunk = match fill {
+        Fill::Large => 1 << 20,
+        Fill::Small => {
+            // SAFETY: a plain syscall on a file descriptor that `file` keeps open.
+            let rc =
+                unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_RANDOM) };
+            if rc != 0 {
+                bail!("posix_fadvise(RANDOM) on {}: error {rc}", path.display());
+            }
+            4096
+        }
+    };
+    let mut buf = vec![0u8; chunk];
     while file.read(&mut buf)? > 0 {}
     Ok(())
 }

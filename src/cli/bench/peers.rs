@@ -106,7 +106,7 @@ impl Backend for Sqlite {
         Ok(sum)
     }
 
-    fn update(&mut self, idx: &[u32], commit_every: Option<usize>) -> Result<u64> {
+    fn update(&mut self, idx: &[u32], commit_every: Option<usize>, salt: u32) -> Result<u64> {
         let mut sum = 0u64;
         let batch = commit_every.unwrap_or(idx.len()).max(1);
         let mut rec = [0u8; RECORD];
@@ -121,7 +121,7 @@ impl Backend for Sqlite {
                         Ok(())
                     })?;
                     sum = sum.wrapping_add(sum_words(&rec));
-                    rec[NAME_AT..NAME_AT + 8].copy_from_slice(&stamp(b * batch + n));
+                    rec[NAME_AT..NAME_AT + 8].copy_from_slice(&stamp(b * batch + n, salt));
                     update.execute(params![i, &rec[..]])?;
                 }
             }
@@ -250,7 +250,7 @@ impl Backend for Lmdb {
         Ok(sum)
     }
 
-    fn update(&mut self, idx: &[u32], commit_every: Option<usize>) -> Result<u64> {
+    fn update(&mut self, idx: &[u32], commit_every: Option<usize>, salt: u32) -> Result<u64> {
         let mut sum = 0u64;
         let batch = commit_every.unwrap_or(idx.len()).max(1);
         let mut rec = [0u8; RECORD];
@@ -260,7 +260,7 @@ impl Backend for Lmdb {
                 let key = u64::from(i);
                 rec.copy_from_slice(self.db.get(&wtxn, &key)?.context("record missing")?);
                 sum = sum.wrapping_add(sum_words(&rec));
-                rec[NAME_AT..NAME_AT + 8].copy_from_slice(&stamp(b * batch + n));
+                rec[NAME_AT..NAME_AT + 8].copy_from_slice(&stamp(b * batch + n, salt));
                 self.db.put(&mut wtxn, &key, &rec)?;
             }
             wtxn.commit()?;
