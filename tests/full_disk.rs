@@ -1,0 +1,301 @@
+//! Full disks and failing syncs.
+//!
+//! A 16 MiB tmpfs is mounted for the full-disk tests (CI runs as root; when the mount is
+//! impossible the tests fail, loudly: they never pass without having run). A store grows
+//! until the disk is full: the growth is an error naming the file (posix_fallocate's
+//! ENOSPC), never a SIGBUS, and the store reopens at its last committed state. The same
+//! for `fixrec import` into a store on the full disk: all rows or none.
+//!
+//! A sync that fails (injected through the sync hook) makes `flush` fail, and every later
+//! `flush`, `flush_range` and `flush_async` fails too, even when the disk would now
+//! accept the sync, until the store is reopened (PostgreSQL's fsync lesson).
+
+use fixrec::{Error, FixedStr, Growth, Store, StoreOptions, record};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+record! {
+    #[repr(C)]
+    /// `struct Member { char Id[256]; char name[256]; }`
+    #[derive(Debug, PartialEq)]
+    pub struct Member {
+        pub id: FixedStr<256>,
+        pub name: FixedStr<256>,
+    }
+}
+
+fn member(i: usize) -> Member {
+    Member {
+        id: FixedStr::new(&i.to_string()).unwrap(),
+        name: FixedStr::new(&format!("member {i}")).unwrap(),
+    }
+}
+
+/// A mounted tmpfs, unmounted on drop (also when the test panics).
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Tmpfs {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("run mount(8)");
+        assert!(
+            out.status.success(),
+            "cannot mount a {size} tmpfs at {} (these tests need root and mount(8)): {}",
+            dir.path().display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let out = Command::new("umount").arg(self.dir.path()).output();
+        if !matches!(&out, Ok(o) if o.status.success()) && !std::thread::panicking() {
+            panic!("umount {} failed: {out:?}", self.dir.path().display());
+        }
+    }
+}
+
+fn is_enospc(e: &Error, path: &Path) -> bool {
+    let msg = e.to_string();
+    matches!(e, Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC))
+        && msg.contains(&*path.to_string_lossy())
+}
+
+fn check_records<A: fixrec::Access>(store: &Store<Member, A>, len: usize) {
+    assert_eq!(store.len(), len);
+    for (i, m) in store.iter().enumerate() {
+        assert_eq!(*m, member(i), "record {i}");
+    }
+}
+
+#[test]
+fn a_store_grown_until_the_disk_is_full_gets_an_error_and_reopens_committed() {
+    let fs = Tmpfs::mount("16m");
+    let path = fs.path("members.fxr");
+    let mut store: Store<Member> = StoreOptions::new()
+        .capacity(16)
+        .growth(Growth::Double)
+        .create(&path)
+        .unwrap();
+    let mut committed = 0;
+    let err = loop {
+        let i = store.len();
+        match store.push(member(i)) {
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+        if i % 100 == 99 {
+            store.flush().unwrap();
+            committed = store.len();
+        }
+    };
+    assert!(is_enospc(&err, &path), "not ENOSPC naming the file: {err}");
+    let pushed = store.len();
+    assert!(pushed > 1000, "the disk filled after {pushed} records");
+    // The growth failed, nothing was half-done: every record written is still there, and
+    // writing every record in place (all of them in reserved blocks) cannot fault.
+    check_records(&store, pushed);
+    for i in 0..pushed {
+        store[i] = member(i);
+    }
+    // A second handle sees the last commit, as a crash now would leave it.
+    check_records(&Store::<Member>::open_read_only(&path).unwrap(), committed);
+    store.verify().unwrap();
+
+    // Growing in smaller steps fills the disk to the last few records.
+    store.flush().unwrap();
+    drop(store);
+    let mut store: Store<Member> = StoreOptions::new()
+        .growth(Growth::Step(8))
+        .open(&path)
+        .unwrap();
+    check_records(&store, pushed);
+    let err = loop {
+        let i = store.len();
+        if let Err(e) = store.push(member(i)) {
+            break e;
+        }
+    };
+    assert!(is_enospc(&err, &path), "{err}");
+    let full = store.len();
+    assert!(full > pushed, "{full} <= {pushed}");
+    store.flush().unwrap();
+
+    // Another file cannot be created on the full disk, and nothing is left behind.
+    let other = fs.path("other.fxr");
+    let e = StoreOptions::new()
+        .capacity(100)
+        .create::<Member>(&other)
+        .unwrap_err();
+    assert!(is_enospc(&e, &other), "{e}");
+    assert!(!other.exists(), "a failed create left {}", other.display());
+
+    drop(store);
+    let store = Store::<Member>::open(&path).unwrap();
+    check_records(&store, full);
+    store.verify().unwrap();
+    drop(store);
+    let used = std::fs::metadata(&path).unwrap().len();
+    assert!(
+        used > 15 << 20,
+        "the store holds {used} bytes of a 16 MiB disk"
+    );
+}
+
+#[cfg(feature = "cli")]
+#[test]
+fn an_import_into_a_full_disk_adds_all_rows_or_none() {
+    use std::fmt::Write;
+    let fs = Tmpfs::mount("8m");
+    let path = fs.path("members.fxr");
+    let mut store: Store<Member> = StoreOptions::new().capacity(100).create(&path).unwrap();
+    for i in 0..100 {
+        store.push(member(i)).unwrap();
+    }
+    drop(store);
+    // The input lives outside the small disk.
+    let input_dir = tempfile::tempdir().unwrap();
+    let mut expected = 100;
+    let mut refused = 0;
+    for round in 0..8 {
+        let rows = 4000;
+        let mut csv = String::from("id,name\n");
+        for i in expected..expected + rows {
+            writeln!(csv, "{i},member {i}").unwrap();
+        }
+        let input = input_dir.path().join(format!("round{round}.csv"));
+        std::fs::write(&input, csv).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_fixrec"))
+            .arg("import")
+            .arg(&path)
+            .arg(&input)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match out.status.code() {
+            Some(0) => expected += rows,
+            Some(1) => {
+                assert!(
+                    stderr.starts_with("error: ") && stderr.contains("No space left"),
+                    "{stderr}"
+                );
+                refused += 1;
+            }
+            code => panic!("fixrec import exited {code:?}: {stderr}"),
+        }
+        let store = Store::<Member>::open_read_only(&path).unwrap();
+        check_records(&store, expected);
+        store.verify().unwrap();
+    }
+    assert!(refused > 0, "the disk never filled");
+}
+
+/// A hook that fails the sync number `fail_at` (counting from 0), and only that one, if
+/// `meta_only` then the first meta sync at or after it.
+fn failing_hook(fail_at: u32, meta_only: bool) -> (fixrec::SyncHook, Arc<AtomicU32>) {
+    let calls = Arc::new(AtomicU32::new(0));
+    let seen = Arc::clone(&calls);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let hook = Box::new(move |step: fixrec::SyncStep| {
+        let n = seen.fetch_add(1, Ordering::SeqCst);
+        if n >= fail_at && (step.meta || !meta_only) && !failed.swap(true, Ordering::SeqCst) {
+            return Err(std::io::Error::from_raw_os_error(libc::EIO));
+        }
+        Ok(())
+    });
+    (hook, calls)
+}
+
+fn assert_latched(store: &mut Store<Member>, path: &Path) {
+    for _ in 0..3 {
+        let e = store.flush().unwrap_err();
+        assert!(matches!(e, Error::SyncFailed { .. }), "{e}");
+        assert!(e.to_string().contains(&*path.to_string_lossy()), "{e}");
+    }
+    assert!(matches!(
+        store.flush_range(0..1),
+        Err(Error::SyncFailed { .. })
+    ));
+    assert!(matches!(store.flush_async(), Err(Error::SyncFailed { .. })));
+    // Writes still go to the map; only durability is refused.
+    let i = store.len();
+    store.push(member(i)).unwrap();
+    assert!(matches!(store.flush(), Err(Error::SyncFailed { .. })));
+}
+
+#[test]
+fn a_failed_data_sync_latches_until_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("members.fxr");
+    let mut store = Store::<Member>::create(&path).unwrap();
+    for i in 0..10 {
+        store.push(member(i)).unwrap();
+    }
+    store.flush().unwrap();
+    for i in 10..15 {
+        store.push(member(i)).unwrap();
+    }
+    // The next sync (the records') fails once; the hook would let every later one pass.
+    let (hook, calls) = failing_hook(0, false);
+    store.set_sync_hook(hook);
+    let e = store.flush().unwrap_err();
+    assert!(
+        matches!(&e, Error::Io { source, .. } if source.raw_os_error() == Some(libc::EIO)),
+        "{e}"
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the meta was synced after a failed data sync"
+    );
+    assert_latched(&mut store, &path);
+    drop(store);
+    // The failed commit never happened.
+    let store = Store::<Member>::open(&path).unwrap();
+    check_records(&store, 10);
+    store.verify().unwrap();
+    let mut store = store;
+    store.push(member(10)).unwrap();
+    store.flush().unwrap();
+}
+
+#[test]
+fn a_failed_meta_sync_latches_until_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("members.fxr");
+    let mut store = Store::<Member>::create(&path).unwrap();
+    for i in 0..10 {
+        store.push(member(i)).unwrap();
+    }
+    store.flush().unwrap();
+    for i in 10..15 {
+        store.push(member(i)).unwrap();
+    }
+    let (hook, calls) = failing_hook(0, true);
+    store.set_sync_hook(hook);
+    let e = store.flush().unwrap_err();
+    assert!(matches!(e, Error::Io { .. }), "{e}");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_latched(&mut store, &path);
+    drop(store);
+    // The records were synced and the new meta is in the page cache (its sync is what
+    // failed): the store reopens at one of the two commits, whole.
+    let store = Store::<Member>::open(&path).unwrap();
+    assert!([10, 15].contains(&store.len()), "len {}", store.len());
+    check_records(&store, store.len());
+    store.verify().unwrap();
+}
