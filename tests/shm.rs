@@ -5,7 +5,7 @@
 //! ignored `child_process` test), or the built examples. Every region name includes the
 //! pid, and a guard removes the regions at the end, even when a test fails.
 
-use fixrec::shm::{self, Lifetime, Origin, Region, RegionOptions, SharedStore};
+use fixrec::shm::{self, Lifetime, Origin, Region, RegionOptions};
 use fixrec::{CChar, Error, Store, record};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
