@@ -429,6 +429,12 @@ impl Table {
         self.file_size
     }
 
+    /// The file's (or region's) size now, as the OS reports it: at least
+    /// [`file_size`](Table::file_size) unless another program cut it.
+    pub fn size_now(&self) -> Result<u64> {
+        self.backing.size()
+    }
+
     /// The generation of the last commit this handle made or saw (0 for raw files).
     pub fn generation(&self) -> u64 {
         self.committed.generation

@@ -40,10 +40,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if !table.is_raw() {
         put("generation", table.generation().into());
     }
-    put(
-        "file_size",
-        std::fs::metadata(&args.target.file)?.len().into(),
-    );
+    put("file_size", table.size_now()?.into());
     if args.json {
         let object: serde_json::Map<_, _> =
             facts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
