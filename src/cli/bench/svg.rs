@@ -148,7 +148,7 @@ pub fn chart(results: &[Measurement], cases: &[(String, String)], subtitle: &str
                 .map_or(String::new(), |v| format!(" ({v:.2}x fixrec)"));
             let _ = writeln!(
                 s,
-                r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text><rect x="{LEFT}" y="{:.1}" width="{w:.1}" height="{:.1}" fill="{}"><title>{}: {} ops/s</title></rect><text x="{:.1}" y="{:.1}" font-size="11">{}ops/s{}</text>"#,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text><rect x="{LEFT}" y="{:.1}" width="{w:.1}" height="{:.1}" fill="{}"><title>{}: {}ops/s</title></rect><text x="{:.1}" y="{:.1}" font-size="11">{} ops/s{}</text>"#,
                 LEFT - 6.0,
                 by + 12.0,
                 esc(&m.method),
@@ -159,7 +159,7 @@ pub fn chart(results: &[Measurement], cases: &[(String, String)], subtitle: &str
                 si(m.ops_per_s),
                 LEFT + w + 5.0,
                 by + 12.0,
-                si(m.ops_per_s),
+                si(m.ops_per_s).trim_end(),
                 esc(&ratio)
             );
         }
