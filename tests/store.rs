@@ -1015,3 +1015,14 @@ fn a_meta_generation_at_its_limit_never_panics_or_loses_a_commit() {
     let s = Store::<Member>::open(&path).unwrap();
     assert_eq!(s.len(), 2, "the refused commit left the last one in place");
 }
+
+#[test]
+fn a_directory_is_an_error_not_a_panic() {
+    let d = dir();
+    let e = Store::<Member>::open(d.path()).unwrap_err();
+    assert!(names(&e, d.path()), "{e}");
+    assert!(Store::<Member>::open_read_only(d.path()).is_err());
+    assert!(Store::<Member>::open_raw(d.path()).is_err());
+    assert!(Store::<Member>::open_raw_read_only(d.path()).is_err());
+    assert!(Store::<Member>::create(d.path()).is_err());
+}
