@@ -437,3 +437,116 @@ fn sigkill_at_random_moments_leaves_a_committed_store() {
     );
     assert!(killed > 0, "no trial killed its child");
 }
+
+// ---------------------------------------------------------------------------------------
+// `fixrec import` killed mid-way.
+
+#[cfg(feature = "cli")]
+record! {
+    #[repr(C)]
+    /// The imported rows: `id:u64,name:str[24]`.
+    #[derive(Debug, PartialEq)]
+    pub struct Row {
+        pub id: u64,
+        pub name: fixrec::FixedStr<24>,
+    }
+}
+
+#[cfg(feature = "cli")]
+fn row(id: u64) -> Row {
+    Row {
+        id,
+        name: fixrec::FixedStr::new(&format!("row {id}")).unwrap(),
+    }
+}
+
+/// `fixrec import` of 100,000 CSV rows into a store of 50, killed with SIGKILL at a
+/// random moment of its run: afterwards the store verifies and holds its 50 rows and
+/// either none or all of the imported ones (one commit).
+#[cfg(feature = "cli")]
+#[test]
+fn sigkill_during_fixrec_import_leaves_all_rows_or_none() {
+    use std::fmt::Write as _;
+    use std::os::unix::process::ExitStatusExt;
+    const BEFORE: u64 = 50;
+    const ROWS: u64 = 100_000;
+    let trials: u64 = std::env::var("FIXREC_CRASH_IMPORT_TRIALS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("rows.csv");
+    let mut csv = String::from("id,name\n");
+    for id in BEFORE..BEFORE + ROWS {
+        writeln!(csv, "{id},row {id}").unwrap();
+    }
+    fs::write(&input, csv).unwrap();
+    let import = |path: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_fixrec"))
+            .arg("import")
+            .arg(path)
+            .arg(&input)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let fresh = |path: &Path| {
+        let _ = fs::remove_file(path);
+        let mut store = StoreOptions::new()
+            .capacity(64)
+            .create::<Row>(path)
+            .unwrap();
+        for id in 0..BEFORE {
+            store.push(row(id)).unwrap();
+        }
+        drop(store);
+    };
+    // How long a whole import takes here: the kills land anywhere in 0..1.2 of it.
+    let path = dir.path().join("store.fxr");
+    fresh(&path);
+    let start = Instant::now();
+    let out = import(&path).wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let whole = start.elapsed().as_micros() as u64;
+    assert_eq!(
+        Store::<Row>::open(&path).unwrap().len() as u64,
+        BEFORE + ROWS
+    );
+
+    let mut rng = Rng(base_seed() ^ 0x1a9);
+    let (mut none, mut all) = (0, 0);
+    for t in 0..trials {
+        fresh(&path);
+        let mut child = import(&path);
+        std::thread::sleep(Duration::from_micros(rng.below(whole * 6 / 5)));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        assert!(
+            status.success() || status.signal() == Some(libc::SIGKILL),
+            "trial {t}: fixrec import {status}"
+        );
+        let store = Store::<Row>::open(&path)
+            .unwrap_or_else(|e| panic!("trial {t}: the store does not open: {e}"));
+        store.verify().unwrap();
+        let len = store.len() as u64;
+        match len {
+            BEFORE => none += 1,
+            n if n == BEFORE + ROWS => all += 1,
+            n => panic!("trial {t}: {n} rows: neither all nor none of the import"),
+        }
+        for (i, r) in store.iter().enumerate() {
+            assert_eq!(*r, row(i as u64), "trial {t}: row {i}");
+        }
+        if status.success() {
+            assert_eq!(len, BEFORE + ROWS, "trial {t}: import said ok");
+        }
+    }
+    println!("import: {trials} trials, {none} none, {all} all (a whole import: {whole} us)");
+    assert!(none > 0, "no kill landed before the commit");
+}
