@@ -211,7 +211,7 @@ fn replay(log: &str, create: bool) -> Expected {
         if at.len() <= i as usize {
             at.resize(i as usize + 1, None);
         }
-        std::mem::replace(&mut at[i as usize], Some(v))
+        at[i as usize].replace(v)
     };
     for (n, line) in lines.iter().enumerate() {
         let last = n + 1 == lines.len();

@@ -486,7 +486,7 @@ fn seed() -> u64 {
     std::env::var("FIXREC_HOSTILE_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0x4057_11e)
+        .unwrap_or(0x0405_711e)
 }
 
 /// Writes `bytes` as the whole content of `file`.

@@ -627,9 +627,10 @@ fn every_tear_of_the_superblock_write_is_refused() {
         let mut img = f.bytes.clone();
         for s in 0..4 {
             if mask & (1 << s) == 0 {
-                for p in s * SECTOR..(s + 1) * SECTOR {
+                let sector = s * SECTOR..(s + 1) * SECTOR;
+                for (b, p) in img[sector.clone()].iter_mut().zip(sector) {
                     if !(META_OFFSETS[0]..META_OFFSETS[1] + META_SIZE).contains(&p) {
-                        img[p] = 0;
+                        *b = 0;
                     }
                 }
             }
