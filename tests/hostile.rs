@@ -7,7 +7,7 @@
 //! under `catch_unwind`), and no SIGBUS (a signal would kill the test).
 //!
 //! `FIXREC_HOSTILE_CASES=<n>` changes the number of mutated files (100,000 in CI), and
-//! `FIXREC_HOSTILE_SEED=<n>` the seed. The CLI (`fixrec verify` and `fixrec info`) runs on
+//! `FIXREC_HOSTILE_SEED=<n>` the seed. The CLI (`fixrec verify`, `info` and `get`) runs on
 //! a sample and must exit 0 or 1 with a message: never 101 (a panic), never a signal.
 
 use fixrec::format::{self, META_OFFSETS, META_SIZE, Meta, Superblock};
@@ -580,12 +580,13 @@ fn the_cli_on_mutated_files_exits_1_with_a_message() {
         let bytes = mutate(&mut rng, base, false);
         let path = dir.path().join(format!("cli{case}.fxr"));
         fs::write(&path, &bytes).unwrap();
-        for cmd in ["verify", "info"] {
-            let out = std::process::Command::new(env!("CARGO_BIN_EXE_fixrec"))
-                .arg(cmd)
-                .arg(&path)
-                .output()
-                .unwrap();
+        for cmd in ["verify", "info", "get"] {
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_fixrec"));
+            command.arg(cmd).arg(&path);
+            if cmd == "get" {
+                command.args(["0", "2"]);
+            }
+            let out = command.output().unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(
                 out.status.signal(),
