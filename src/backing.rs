@@ -231,6 +231,13 @@ impl Backing {
             .map_err(|e| self.err("write header", e))
     }
 
+    /// Writes records (all of `buf`) at `offset`.
+    pub fn write_records_at(&self, buf: &[u8], offset: u64) -> Result<()> {
+        self.file
+            .write_all_at(buf, offset)
+            .map_err(|e| self.err("write records", e))
+    }
+
     /// `fdatasync`.
     pub fn sync_data(&self) -> Result<()> {
         self.file.sync_data().map_err(|e| self.err("sync", e))

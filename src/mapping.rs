@@ -49,6 +49,25 @@ impl Map {
         }
     }
 
+    /// The mapped bytes `offset..offset + len`, built from the map's pointer so that no
+    /// reference covers the rest of the map (which another thread may be filling, see
+    /// `Table::materialize`). Panics if the range is outside the map.
+    pub fn slice(&self, offset: usize, len: usize) -> &[u8] {
+        let end = offset.checked_add(len).expect("range overflows");
+        assert!(
+            end <= self.len(),
+            "fixrec bug: {offset}..{end} outside the map"
+        );
+        if self.raw.is_none() {
+            return &[];
+        }
+        // SAFETY: the range lies inside the mapping (checked above), which lives as long
+        // as `self`; see the module's Safety section for why the file stays that long.
+        // An empty range keeps the map's (page-aligned) address, so typed casts of it
+        // see an aligned pointer.
+        unsafe { std::slice::from_raw_parts(self.as_ptr().add(offset), len) }
+    }
+
     /// The mapped bytes, writable. Only called on writable maps.
     pub fn bytes_mut(&mut self) -> &mut [u8] {
         assert!(self.writable, "fixrec bug: write through a read-only map");

@@ -16,6 +16,8 @@ use crate::schema::{FieldType, Schema};
 use crate::store::StoreOptions;
 use std::fs;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// How a store's capacity grows when a push or reserve needs more room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -82,7 +84,18 @@ pub struct Table {
     failed: Option<String>,
     remaps: u64,
     sync_hook: Option<SyncHook>,
+    /// Appended records not yet in the file (the last `pending` records of len).
+    staged: Mutex<Vec<u8>>,
+    /// How many of the last records of len are in `staged` rather than in the map.
+    pending: AtomicUsize,
 }
+
+/// Appends to a native file are gathered here and written with one `pwrite` per this
+/// many bytes. Writing through the map would cost a page fault and a zero fill of each
+/// new page before the copy; `pwrite` fills new page-cache pages directly, 2 to 3 times
+/// faster. A staged record is part of len: anything that reaches it through the map
+/// first moves it there (`Table::materialize`).
+const STAGE_BYTES: usize = 64 << 10;
 
 /// A test seam: called before each sync with the byte range (in the file) about to be
 /// synced. An error it returns is taken as that sync's failure (and latches). Crash and
@@ -174,6 +187,8 @@ impl Table {
             failed: None,
             remaps: 0,
             sync_hook: None,
+            staged: Mutex::new(Vec::new()),
+            pending: AtomicUsize::new(0),
             backing,
         })
     }
@@ -226,6 +241,8 @@ impl Table {
             failed: None,
             remaps: 0,
             sync_hook: None,
+            staged: Mutex::new(Vec::new()),
+            pending: AtomicUsize::new(0),
             backing,
         })
     }
@@ -284,6 +301,7 @@ impl Table {
     /// The start of the map as a raw pointer, for `shm`'s atomic record access; valid
     /// for [`Table::file_size`] bytes until the next remap (which needs `&mut self`).
     pub(crate) fn map_ptr(&self) -> *mut u8 {
+        self.materialize();
         self.map.as_ptr()
     }
 
@@ -322,6 +340,8 @@ impl Table {
             failed: None,
             remaps: 0,
             sync_hook: None,
+            staged: Mutex::new(Vec::new()),
+            pending: AtomicUsize::new(0),
             backing,
         })
     }
@@ -462,11 +482,13 @@ impl Table {
 
     /// The bytes of records `0..len`.
     pub fn records(&self) -> &[u8] {
-        &self.map.bytes()[self.data_offset..self.data_offset + self.len * self.rs]
+        self.materialize();
+        self.map.slice(self.data_offset, self.len * self.rs)
     }
 
     /// The bytes of records `0..len`, writable (typed stores call it only when writable).
     pub(crate) fn records_mut_unchecked(&mut self) -> &mut [u8] {
+        self.materialize();
         let (start, end) = (self.data_offset, self.data_offset + self.len * self.rs);
         &mut self.map.bytes_mut()[start..end]
     }
@@ -474,8 +496,10 @@ impl Table {
     /// The bytes of record `i`.
     pub fn record(&self, i: usize) -> Option<&[u8]> {
         (i < self.len).then(|| {
-            let at = self.data_offset + i * self.rs;
-            &self.map.bytes()[at..at + self.rs]
+            if i >= self.len - self.pending.load(Ordering::Acquire) {
+                self.materialize();
+            }
+            self.map.slice(self.data_offset + i * self.rs, self.rs)
         })
     }
 
@@ -497,32 +521,55 @@ impl Table {
         if i >= self.len {
             return None;
         }
+        self.materialize();
         let at = self.data_offset + i * self.rs;
         Some(&mut self.map.bytes_mut()[at..at + self.rs])
     }
 
-    /// Appends `n` records, filled by `fill` (which gets exactly `n * record_size`
-    /// bytes), and returns the index of the first. The new records are part of len only
-    /// after `fill` returns, so a failed append leaves no half-written record.
-    pub(crate) fn append_with(&mut self, n: usize, fill: impl FnOnce(&mut [u8])) -> Result<usize> {
-        self.reserve(n)?;
-        let first = self.len;
-        let end = first + n;
-        if let Format::Raw = self.format {
-            let to = (end * self.rs) as u64;
-            self.backing.allocate(self.file_size, to)?;
-            self.file_size = self.file_size.max(to);
+    /// Copies the staged records into the map, so that every record below len can be
+    /// read there. Infallible, for read paths; `write_staged` is the fast way.
+    fn materialize(&self) {
+        if self.pending.load(Ordering::Acquire) == 0 {
+            return;
         }
-        let (start, stop) = (
-            self.data_offset + first * self.rs,
-            self.data_offset + end * self.rs,
-        );
-        fill(&mut self.map.bytes_mut()[start..stop]);
-        self.len = end;
-        Ok(first)
+        let mut staged = self.staged.lock().unwrap_or_else(PoisonError::into_inner);
+        let pending = self.pending.load(Ordering::Acquire);
+        if pending == 0 {
+            return; // another thread moved them
+        }
+        let at = self.data_offset + (self.len - pending) * self.rs;
+        debug_assert!(at + staged.len() <= self.map.len() && self.writable);
+        // SAFETY: staged records lie below capacity, so inside the map, which is
+        // writable (only writers stage). No reference into their bytes exists: records
+        // past `len - pending` are reached only through this function, and the lock
+        // keeps two threads from copying at once.
+        unsafe {
+            std::ptr::copy_nonoverlapping(staged.as_ptr(), self.map.as_ptr().add(at), staged.len())
+        };
+        staged.clear();
+        self.pending.store(0, Ordering::Release);
     }
 
-    /// Appends whole records from `bytes` and returns the index of the first.
+    /// Writes the staged records to the file with `pwrite` (the page cache, which the
+    /// map shares). On error they stay staged.
+    fn write_staged(&mut self) -> Result<()> {
+        let pending = *self.pending.get_mut();
+        if pending == 0 {
+            return Ok(());
+        }
+        let at = self.data_offset + (self.len - pending) * self.rs;
+        let staged = self
+            .staged
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.backing.write_records_at(staged, at as u64)?;
+        staged.clear();
+        *self.pending.get_mut() = 0;
+        Ok(())
+    }
+
+    /// Appends whole records from `bytes` and returns the index of the first. A failed
+    /// append adds nothing.
     ///
     /// # Errors
     ///
@@ -536,13 +583,55 @@ impl Table {
                 self.rs
             )));
         }
-        self.append_with(bytes.len() / self.rs, |dst| dst.copy_from_slice(bytes))
+        let n = bytes.len() / self.rs;
+        self.reserve(n)?;
+        let first = self.len;
+        match self.format {
+            Format::Raw => {
+                // A raw file is exactly len records long: extend it, then copy.
+                let to = ((first + n) * self.rs) as u64;
+                self.backing.allocate(self.file_size, to)?;
+                self.file_size = self.file_size.max(to);
+                let at = self.data_offset + first * self.rs;
+                self.map.bytes_mut()[at..at + bytes.len()].copy_from_slice(bytes);
+            }
+            Format::Native { .. } => {
+                let staged_len = self.staged.get_mut().map_or(0, |v| v.len());
+                if staged_len + bytes.len() > STAGE_BYTES {
+                    self.write_staged()?;
+                }
+                if bytes.len() >= STAGE_BYTES {
+                    let at = self.data_offset + first * self.rs;
+                    self.backing.write_records_at(bytes, at as u64)?;
+                } else {
+                    let staged = self
+                        .staged
+                        .get_mut()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    staged.extend_from_slice(bytes);
+                    *self.pending.get_mut() += n;
+                }
+            }
+        }
+        self.len = first + n;
+        Ok(first)
     }
 
     /// Shortens len to `n` (no effect if `n >= len`). The file keeps its size until
     /// `shrink_to_fit` (or, for raw files, `flush`).
     pub fn truncate(&mut self, n: usize) {
-        self.len = self.len.min(n);
+        if n >= self.len {
+            return;
+        }
+        let pending = self.pending.get_mut();
+        let in_map = self.len - *pending;
+        *pending = n.saturating_sub(in_map);
+        let keep = *pending * self.rs;
+        self.staged
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .truncate(keep);
+        self.len = n;
     }
 
     /// Makes room for `additional` more records, growing by the growth policy.
@@ -572,7 +661,7 @@ impl Table {
             self.file_size = self.file_size.max(map_len as u64);
         }
         // A raw file's map may reach past its end: only records below len, whose
-        // blocks `append_with` reserved, are ever touched.
+        // blocks `append` reserved, are ever touched.
         self.map
             .remap(self.backing.file(), map_len)
             .map_err(|e| self.backing.err("remap", e))?;
@@ -645,6 +734,7 @@ impl Table {
         if !self.writable {
             return Ok(());
         }
+        self.write_staged()?;
         // The data sync (an fdatasync of its range) also makes a grown file's size
         // durable before a meta slot refers to it. An empty range would skip the msync,
         // so a store that grew while empty syncs one byte (tests/power_loss.rs).
@@ -700,6 +790,7 @@ impl Table {
                 len: self.len as u64,
             });
         }
+        self.write_staged()?;
         let n = range.end - range.start;
         self.sync(self.data_offset + range.start * self.rs, n * self.rs)
     }
@@ -708,6 +799,7 @@ impl Table {
     /// committing.
     pub fn flush_async(&mut self) -> Result<()> {
         self.check_failed()?;
+        self.write_staged()?;
         self.map
             .sync_async(self.data_offset, self.len * self.rs)
             .map_err(|e| self.backing.err("schedule write-back", e))
@@ -721,7 +813,11 @@ impl Table {
                 let mut head = [0u8; META_OFFSETS[1] + META_SIZE];
                 self.map.read_volatile(0, &mut head);
                 let meta = Meta::pick(self.backing.path(), &head)?;
-                if meta == self.committed {
+                // The two slots are read one after the other while the writer may commit
+                // twice in between, so the newer slot can be caught mid-write and the
+                // older one read before its update: an older generation than the one we
+                // hold is such a stale view, not a step back. Keep what we have.
+                if meta.generation <= self.committed.generation {
                     return Ok(false);
                 }
                 let path = self.backing.path();

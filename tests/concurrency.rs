@@ -391,3 +391,32 @@ fn verify_reports_a_truncation_by_another_program() {
         );
     }
 }
+
+/// Pins a race seen in the ten-thousand-commit test: `refresh` reads the two meta slots
+/// one after the other, so while the writer commits twice in between it can see only the
+/// older slot; a reader must never step back to that older commit.
+#[test]
+fn refresh_never_steps_back_to_an_older_commit() {
+    let dir = scratch();
+    let path = dir.path().join("s.fxr");
+    let mut writer = StoreOptions::new()
+        .capacity(8)
+        .create::<Rec>(&path)
+        .unwrap();
+    writer.push(rec(0)).unwrap();
+    writer.flush().unwrap(); // generation 2, len 1
+    writer.push(rec(1)).unwrap();
+    writer.flush().unwrap(); // generation 3, len 2
+    let mut reader = Store::<Rec>::open_read_only(&path).unwrap();
+    assert_eq!(reader.len(), 2);
+    // Tear the newest slot (generation 3 lives in slot 3 % 2 = 1, at byte 1024) as if
+    // the reader caught it mid-write: the valid slot left holds generation 2, len 1.
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &[0xAB; 8], 1024 + 16).unwrap();
+    assert!(
+        !reader.refresh().unwrap(),
+        "an older commit is not a change"
+    );
+    assert_eq!(reader.len(), 2);
+    drop(writer);
+}

@@ -9,10 +9,11 @@
 //! describing it to a log (a `write(2)`: the page cache outlives the process), and after
 //! each `flush` returns `Ok` it appends `K`. The parent replays the log into a model.
 //!
-//! A process crash keeps the page cache, so every write the child completed is in the
-//! file: record `i` must equal the last value written at `i` (the in-flight operation, if
-//! any, may be torn: each byte old or new). The len must be the last acknowledged one, or
-//! the one of a flush that started but was not acknowledged.
+//! A process crash keeps the page cache, but appends are staged in the process and
+//! reach the page cache in batches, so record `i` must hold the value it had at the last
+//! acknowledged flush or one written after it; never an older one, never garbage (the
+//! in-flight operation, if any, may be torn: each byte old or new). The len must be the
+//! last acknowledged one, or the one of a flush that started but was not acknowledged.
 //!
 //! CI runs 200 trials. Soak: `FIXREC_CRASH_TRIALS=10000 cargo test --release --test crash
 //! -- --nocapture` (and `FIXREC_CRASH_SEED=<n>` to replay one base seed).
@@ -187,8 +188,11 @@ struct Expected {
     /// Lens the recovered store may have: the last acknowledged flush's, and that of a
     /// flush that started but was not acknowledged.
     lens: Vec<u64>,
-    /// The last version written at each index (records past len keep theirs too).
-    at: Vec<Option<u64>>,
+    /// The versions each index may hold: the one it had at the last acknowledged flush
+    /// and every one written after it. In-place updates go straight into the map (the
+    /// page cache, which survives a process crash), but appends are staged in the
+    /// process and reach the page cache in batches, so an unflushed append may be lost.
+    at: Vec<Vec<u64>>,
     /// The in-flight write, if the log ends with one: (index, version before, version
     /// after); the record may be torn between them.
     torn: Vec<(u64, Option<u64>, u64)>,
@@ -201,17 +205,19 @@ fn replay(log: &str, create: bool) -> Expected {
         None => "",
     };
     let lines: Vec<&str> = complete.lines().collect();
-    let mut at: Vec<Option<u64>> = Vec::new();
+    let mut at: Vec<Vec<u64>> = Vec::new();
     let mut len = 0u64;
     let mut acked = if create { None } else { Some(0) };
     let mut pending = None;
     let mut created = !create;
     let mut torn = Vec::new();
-    let set = |at: &mut Vec<Option<u64>>, i: u64, v: u64| -> Option<u64> {
+    let set = |at: &mut Vec<Vec<u64>>, i: u64, v: u64| -> Option<u64> {
         if at.len() <= i as usize {
-            at.resize(i as usize + 1, None);
+            at.resize(i as usize + 1, Vec::new());
         }
-        at[i as usize].replace(v)
+        let old = at[i as usize].last().copied();
+        at[i as usize].push(v);
+        old
     };
     for (n, line) in lines.iter().enumerate() {
         let last = n + 1 == lines.len();
@@ -250,7 +256,15 @@ fn replay(log: &str, create: bool) -> Expected {
                 assert_eq!(w[0], len, "log line {n}");
                 pending = Some(len);
             }
-            b'K' => acked = pending.take(),
+            b'K' => {
+                acked = pending.take();
+                // Everything written before an acknowledged flush is durable.
+                for versions in &mut at {
+                    if let Some(&last) = versions.last() {
+                        *versions = vec![last];
+                    }
+                }
+            }
             b'c' => {
                 created = true;
                 acked = Some(0);
@@ -314,11 +328,11 @@ fn check_recovered(path: &Path, exp: &Expected) -> Result<u64, String> {
             }
             continue;
         }
-        match exp.at.get(i as usize).copied().flatten() {
-            Some(v) if got == rec(i, v) => {}
-            Some(v) => {
+        match exp.at.get(i as usize).filter(|v| !v.is_empty()) {
+            Some(allowed) if allowed.iter().any(|&v| got == rec(i, v)) => {}
+            Some(allowed) => {
                 return Err(format!(
-                    "record {i}: expected version {v}, found {got:?} (checksum {})",
+                    "record {i}: expected one of versions {allowed:?}, found {got:?} (checksum {})",
                     if checksum(&got) == got.sum {
                         "ok"
                     } else {

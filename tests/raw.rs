@@ -365,3 +365,18 @@ fn c_programs_and_fixrec_exchange_files_both_ways() {
         "8\n2\nname 3\n"
     );
 }
+
+/// Pins a panic: an empty raw file of an aligned type has no map, and casting the empty
+/// byte slice to `&[u32]` must not trip bytemuck's alignment check.
+#[test]
+fn an_empty_raw_file_of_aligned_records_reads_as_an_empty_slice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.dat");
+    let mut store = fixrec::Store::<u64>::create_raw(&path).unwrap();
+    assert!(store.as_slice().is_empty());
+    assert!(store.as_mut_slice().is_empty());
+    assert_eq!(store.iter().count(), 0);
+    drop(store);
+    let store = fixrec::Store::<u64>::open_raw_read_only(&path).unwrap();
+    assert!(store.as_slice().is_empty());
+}
