@@ -967,3 +967,51 @@ fn every_field_type_round_trips_through_export_and_import() {
         "{got}"
     );
 }
+
+#[test]
+fn create_makes_a_raw_shared_memory_region_that_record_commands_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let name = format!("fixrec-cli-create-{}", std::process::id());
+    let target = format!("shm:{name}");
+    let schema = [
+        "--raw",
+        "--schema",
+        "c:char,i:i32,s:i16",
+        "--layout",
+        "packed",
+    ];
+    fn with<'a>(cmd: &[&'a str], schema: &[&'a str]) -> Vec<&'a str> {
+        [cmd, schema].concat()
+    }
+    // Removes the region even when an assertion fails.
+    struct Remove(String);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = fixrec::shm::Region::remove(&self.0);
+        }
+    }
+    let _cleanup = Remove(name.clone());
+
+    let made = ok(d, &with(&["create", &target, "--capacity", "2"], &schema));
+    assert!(made.contains("2 records of 7 bytes"), "{made}");
+    assert_eq!(
+        std::fs::metadata(format!("/dev/shm/{name}")).unwrap().len(),
+        14
+    );
+    ok(
+        d,
+        &with(&["set", &target, "1", "c=a", "i=100", "s=10"], &schema),
+    );
+    assert_eq!(
+        ok(d, &with(&["get", &target, "1"], &schema)).trim(),
+        r#"{"c":"a","i":100,"s":10}"#
+    );
+    // It exists now, and a region with a header is the library's to make.
+    let err = fails(d, &with(&["create", &target, "--capacity", "2"], &schema));
+    assert!(err.contains("already exists"), "{err}");
+    let err = fails(d, &["create", &format!("{target}-h"), "--schema", "c:char"]);
+    assert!(err.contains("raw regions only"), "{err}");
+    let err = fails(d, &with(&["create", &format!("{target}-n")], &schema));
+    assert!(err.contains("--capacity"), "{err}");
+}

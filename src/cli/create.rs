@@ -8,11 +8,13 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  \
     fixrec create members.fxr --schema 'id:str[256],name:str[256]'\n  \
-    fixrec create smtest.fxr --schema 'c:char,i:i32,s:i16' --layout packed --capacity 1000")]
+    fixrec create smtest.fxr --schema 'c:char,i:i32,s:i16' --layout packed --capacity 1000\n  \
+    fixrec create shm:JJBSMTEST --raw --schema 'c:char,i:i32,s:i16' --layout packed --capacity 1")]
 pub struct Args {
     #[command(flatten)]
     target: Target,
-    /// Room for this many records before the file grows (default: 64 KiB of records).
+    /// Room for this many records before the file grows (default: 64 KiB of records);
+    /// for a raw shm: region, the number of (zeroed) records it holds.
     #[arg(long, value_name = "N")]
     capacity: Option<u64>,
 }

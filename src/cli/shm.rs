@@ -21,6 +21,9 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 enum Command {
     /// Create a region of zero bytes (fails if the name exists). Mode 0600 unless --mode.
+    #[command(
+        after_help = "Example:\n  fixrec shm create MyFileMappingObject --size 256 --mode 0640"
+    )]
     Create {
         /// The region's name (`Global\` and `Local\` prefixes are accepted).
         name: String,
@@ -32,6 +35,9 @@ enum Command {
         mode: u32,
     },
     /// Write TEXT into a region at --offset, followed by a NUL if there is room.
+    #[command(
+        after_help = "Example:\n  fixrec shm write MyFileMappingObject 'Message from first process.'"
+    )]
     Write {
         /// The region's name.
         name: String,
@@ -42,6 +48,8 @@ enum Command {
         offset: usize,
     },
     /// Print a region's bytes: the text up to the first NUL, or --hex.
+    #[command(after_help = "Examples:\n  fixrec shm read MyFileMappingObject\n  \
+        fixrec shm read JJBSMTEST --len 7 --hex")]
     Read {
         /// The region's name.
         name: String,
@@ -53,11 +61,13 @@ enum Command {
         hex: bool,
     },
     /// Remove a region's name (processes that have it mapped keep it).
+    #[command(after_help = "Example:\n  fixrec shm rm MyFileMappingObject")]
     Rm {
         /// The region's name.
         name: String,
     },
     /// List the regions: name, size, owner, mode.
+    #[command(after_help = "Example:\n  fixrec shm ls")]
     Ls,
 }
 

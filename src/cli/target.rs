@@ -96,14 +96,26 @@ impl Target {
     /// Creates the target (it must not exist) with the schema of --schema: a fixrec
     /// file, or with --raw an empty headerless file.
     pub fn create(&self, capacity: Option<u64>) -> Result<Table> {
-        if let Some(name) = self.region() {
-            bail!(
-                "shm:{name}: create the region with `fixrec shm create {name} --size N`, then use shm:{name} with --raw --schema"
-            );
-        }
         let schema = self
             .given_schema()?
             .context("creating a store needs --schema")?;
+        if let Some(name) = self.region() {
+            // A raw region holds exactly --capacity zeroed records. A region with a
+            // header is a shared store, whose records are written under a sequence lock:
+            // the library makes those (`Store::create_shared`).
+            if !self.raw {
+                bail!(
+                    "shm:{name}: the command line creates raw regions only: add --raw and --capacity N (a shared store with a header is made by the library, Store::create_shared)"
+                );
+            }
+            let records = capacity.context("creating a raw region needs --capacity N (records)")?;
+            let size = records
+                .checked_mul(schema.record_size())
+                .and_then(|s| usize::try_from(s).ok())
+                .with_context(|| format!("shm:{name}: {records} records do not fit in memory"))?;
+            drop(fixrec::shm::Region::create(name, size)?);
+            return Ok(fixrec::shm::open_raw_table(name, schema, true)?);
+        }
         if self.raw {
             return Ok(Table::create_raw(&self.file, schema)?);
         }
