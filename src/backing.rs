@@ -1,5 +1,5 @@
-//! Layer 1: where the bytes live. A file (or, later, a named shared-memory object) with
-//! its size, growth that reserves real blocks, the process locks, and header IO.
+//! Layer 1: where the bytes live. A file or a named shared-memory object (`shm`), with
+//! its size, growth that reserves real blocks, the process locks, and positional IO.
 //!
 //! Locks are open-file-description byte-range locks (`F_OFD_SETLK` on Linux), taken on
 //! two bytes far past any real data so they never collide with a C program's own record
@@ -71,7 +71,6 @@ impl Backing {
     }
 
     /// Wraps an already open file (a shared-memory object, say), named `path` in messages.
-    #[allow(dead_code)]
     pub fn from_file(file: File, path: PathBuf) -> Backing {
         Backing { file, path }
     }
@@ -224,18 +223,11 @@ impl Backing {
         Ok(done)
     }
 
-    /// Writes all of `buf` at `offset`.
-    pub fn write_at(&self, buf: &[u8], offset: u64) -> Result<()> {
+    /// Writes all of `buf` at `offset`; `what` names it in an error ("header", "records").
+    pub fn write_at(&self, buf: &[u8], offset: u64, what: &'static str) -> Result<()> {
         self.file
             .write_all_at(buf, offset)
-            .map_err(|e| self.err("write header", e))
-    }
-
-    /// Writes records (all of `buf`) at `offset`.
-    pub fn write_records_at(&self, buf: &[u8], offset: u64) -> Result<()> {
-        self.file
-            .write_all_at(buf, offset)
-            .map_err(|e| self.err("write records", e))
+            .map_err(|e| self.err(what, e))
     }
 
     /// `fdatasync`.

@@ -342,12 +342,28 @@ impl Superblock {
         if bytes[52..60].iter().any(|&b| b != 0) {
             return Err(corrupt("reserved bytes 52..60 are not zero".into()));
         }
+        if kind == Kind::Slots && !is_slot_schema(&schema) {
+            return Err(corrupt(format!(
+                "a slot file's schema must be len:u32,value:bytes[N] (packed), not {schema}"
+            )));
+        }
         Ok(Superblock {
             schema,
             kind,
             data_offset,
         })
     }
+}
+
+/// Whether `schema` is a slot file's: `len:u32` at 0, then `value:bytes[N]`, packed.
+fn is_slot_schema(schema: &Schema) -> bool {
+    let f = schema.fields();
+    schema.layout() == Layout::Packed
+        && f.len() == 2
+        && (f[0].name.as_str(), f[0].ty, f[0].offset) == ("len", FieldType::U32, 0)
+        && f[1].name == "value"
+        && f[1].offset == 4
+        && matches!(f[1].ty, FieldType::Bytes(n) if u64::from(n) + 4 == schema.record_size())
 }
 
 fn superblock_checksum(fixed: &[u8], table: &[u8]) -> u32 {
@@ -532,6 +548,21 @@ mod tests {
             Meta::pick(Path::new("f"), &both),
             Err(Error::NoValidMeta { .. })
         ));
+    }
+
+    #[test]
+    fn a_slot_file_must_have_the_slot_schema() {
+        let one_byte = Schema::from_fields(Layout::Packed, [("a", FieldType::U8)]).unwrap();
+        let bytes = Superblock::new(one_byte, Kind::Slots).encode();
+        let err = Superblock::decode(Path::new("f"), &bytes, bytes.len() as u64).unwrap_err();
+        assert!(err.to_string().contains("slot file's schema"), "{err}");
+        let slots = Schema::from_fields(
+            Layout::Packed,
+            [("len", FieldType::U32), ("value", FieldType::Bytes(60))],
+        )
+        .unwrap();
+        let bytes = Superblock::new(slots, Kind::Slots).encode();
+        assert!(Superblock::decode(Path::new("f"), &bytes, bytes.len() as u64).is_ok());
     }
 
     #[test]

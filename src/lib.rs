@@ -31,7 +31,7 @@
 //! ```
 //!
 //! The layers, bottom up (each a module): `backing` (the file, its locks and space),
-//! `mapping` (the map, remap and sync), [`format`] (the header as bytes), [`schema`]
+//! `mapping` (the map, remap and sync), [`format`](mod@format) (the header as bytes), [`schema`]
 //! (what the bytes mean), [`Table`] (the untyped array and its commit protocol), and the
 //! typed stores [`Store`] and [`SlotStore`], then [`shm`]: named shared-memory regions,
 //! raw or holding a [`SharedStore`] that one process updates while others read.

@@ -4,13 +4,26 @@
 //! # Safety
 //!
 //! A file mapping is memory that other processes (and other handles) can change, and
-//! that faults with SIGBUS if the file is cut below it. fixrec keeps both from happening
-//! to its own handles: only the one writer (an exclusive lock) writes, a file is only
-//! shrunk while no other handle has it mapped (a lock every mapping handle holds), and a
-//! map never extends past the space reserved in the file. What fixrec cannot prevent is
-//! another program ignoring those advisory locks, for example calling `truncate` on the
-//! file: that can make a read fault. `docs/FORMAT.md` says so, and `verify` reports a
-//! file that is shorter than its header claims.
+//! that faults with SIGBUS if the file is cut below it. fixrec keeps faults from its own
+//! handles: a file is only shrunk while no other handle has it mapped (a shared lock that
+//! every mapping handle, stores and regions alike, holds), and no handle touches bytes
+//! past the space reserved in the file (a raw file's map may reach past its end, but only
+//! records below len, whose blocks were reserved first, are read or written). What
+//! fixrec cannot prevent is another program ignoring those advisory locks, for example
+//! calling `truncate` on the file: that can make a read fault. `docs/FORMAT.md` says so,
+//! and `verify` reports a file that is shorter than its header claims.
+//!
+//! Changes are the other half, and here fixrec's guarantee has a limit. Within one
+//! handle, reads go through `&self` and writes through `&mut self`, so they never
+//! overlap. Between two handles on the same file (a writer and a read-only store, in
+//! this process or another), a record the writer updates in place while a reader holds
+//! `&R` to it changes under that reference: in Rust's terms a data race, which the
+//! language leaves undefined, as with any shared mapping (memmap2's `Mmap::map` is
+//! `unsafe` for this reason). In practice a reader sees an old, new or torn record. Code
+//! that reads while another handle updates in place should read records the writer no
+//! longer changes (those committed before its last `refresh`, for an append-only
+//! writer), or use a shared store, whose `SharedStore::read` copies each record under a
+//! sequence lock.
 
 use std::fs::File;
 use std::io;

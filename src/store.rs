@@ -118,17 +118,20 @@ impl StoreOptions {
     /// Opens `path` if it exists, else creates it.
     pub fn open_or_create<R: Record>(&self, path: impl AsRef<Path>) -> Result<Store<R>> {
         let path = path.as_ref();
-        loop {
+        // Another process may create the file between our open and our create; a few
+        // rounds settle that. A name that neither opens nor creates (a dangling symbolic
+        // link, say) gets the create's error.
+        for _ in 0..3 {
             match self.open(path) {
                 Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
                 other => return other,
             }
             match self.create(path) {
-                // Another process created it between our open and create: open it.
                 Err(Error::AlreadyExists { .. }) => continue,
                 other => return other,
             }
         }
+        self.create(path)
     }
 
     /// Creates an empty headerless file of `R` records.
@@ -217,6 +220,14 @@ pub(crate) fn check_schema(
 /// read-only and follows the writer's commits with [`refresh`](Store::refresh). Reads go
 /// through `&self` and writes through `&mut self`, so no reference into the map outlives
 /// a remap.
+///
+/// A reader's `&R` points into the file's pages: if another handle (the writer, in this
+/// process or another) updates that record in place meanwhile, the reader sees it change,
+/// possibly half-written. Appends past the committed len never change records a reader
+/// can see (a truncate followed by appends does, like an update in place); for in-place
+/// updates under concurrent readers, use a shared store
+/// ([`Store::create_shared`], whose reads copy each record under a sequence lock). See
+/// the Safety section of `src/mapping.rs`.
 ///
 /// # Examples
 ///
@@ -474,8 +485,8 @@ impl<R: Pod> Store<R> {
     }
 
     /// The durability point: the records are synced (`msync(MS_SYNC)`, the POSIX twin of
-    /// `FlushViewOfFile`), then the len and capacity are committed to the newer meta slot
-    /// and synced. Once it returns `Ok`, everything written before it survives a process
+    /// `FlushViewOfFile`), then the len and capacity are committed to the older of the two
+    /// meta slots (the newer one keeps the previous commit) and synced. Once it returns `Ok`, everything written before it survives a process
     /// crash or a power loss. Readers see the new len after their next `refresh`.
     ///
     /// # Errors

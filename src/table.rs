@@ -160,7 +160,7 @@ impl Table {
             .and_then(|d| d.checked_add(sb.data_offset))
             .filter(|&s| s <= isize::MAX as u64)
             .ok_or_else(|| too_large(&path, "the initial capacity"))?;
-        backing.write_at(&sb.encode(), 0)?;
+        backing.write_at(&sb.encode(), 0, "write header")?;
         backing.allocate(0, file_size)?;
         backing.sync_data()?;
         let meta = Meta {
@@ -168,7 +168,7 @@ impl Table {
             len: 0,
             capacity,
         };
-        backing.write_at(&meta.encode(), meta.slot_offset() as u64)?;
+        backing.write_at(&meta.encode(), meta.slot_offset() as u64, "write header")?;
         backing.sync_data()?;
         let map = Map::new(backing.file(), file_size as usize, true)
             .map_err(|e| backing.err("map", e))?;
@@ -562,7 +562,7 @@ impl Table {
             .staged
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner);
-        self.backing.write_records_at(staged, at as u64)?;
+        self.backing.write_at(staged, at as u64, "write records")?;
         staged.clear();
         *self.pending.get_mut() = 0;
         Ok(())
@@ -602,7 +602,7 @@ impl Table {
                 }
                 if bytes.len() >= STAGE_BYTES {
                     let at = self.data_offset + first * self.rs;
-                    self.backing.write_records_at(bytes, at as u64)?;
+                    self.backing.write_at(bytes, at as u64, "write records")?;
                 } else {
                     let staged = self
                         .staged
@@ -858,7 +858,7 @@ impl Table {
     }
 
     /// Checks every invariant of the file as it is on disk now: header, meta slots,
-    /// sizes, and each record's fields. Returns every problem found (empty when sound).
+    /// sizes, and each record's fields, and reports every problem found.
     ///
     /// # Errors
     ///

@@ -646,6 +646,52 @@ fn a_writer_killed_mid_update_is_detected_and_the_next_writer_rolls_it_back() {
     assert!(!reader.writer_alive().unwrap());
 }
 
+/// Pins a torn read reachable from safe code: a `RecordWrite` leaked with `mem::forget`
+/// left its sequence word odd, and the next update then made it even mid-write.
+#[test]
+fn a_leaked_record_write_is_rolled_back_before_the_next_update() {
+    let names = Names::new("leak", 1);
+    let name = names.get(0);
+    let mut store = Store::<Checked>::create_shared(name, 4).unwrap();
+    store.push(checked(1)).unwrap();
+    store.push(checked(2)).unwrap();
+    store.flush().unwrap();
+    let mut w = store.begin(0).unwrap();
+    w.write_bytes(8, &[0xEE; 8]).unwrap(); // half an update
+    std::mem::forget(w);
+    store.set(1, &checked(7)).unwrap();
+    let reader = Store::<Checked>::open_shared_read_only(name).unwrap();
+    assert_eq!(
+        reader.read(0).unwrap(),
+        checked(1),
+        "the leaked update is rolled back"
+    );
+    assert_eq!(reader.read(1).unwrap(), checked(7));
+    store.set(0, &checked(9)).unwrap();
+    assert_eq!(reader.read(0).unwrap(), checked(9));
+}
+
+/// Pins a SIGBUS reachable from safe code: a `Region` did not hold the shared "mapped"
+/// lock, so a raw table on the same object could cut it under the region's map.
+#[test]
+fn a_raw_table_cannot_shrink_a_region_another_handle_maps() {
+    let names = Names::new("shrink", 1);
+    let name = names.get(0);
+    let region = Region::create(name, 64).unwrap();
+    let schema =
+        fixrec::Schema::from_fields(fixrec::Layout::C, [("x", fixrec::FieldType::U64)]).unwrap();
+    let mut table = shm::open_raw_table(name, schema, true).unwrap();
+    assert_eq!(table.len(), 8);
+    table.truncate(0);
+    let err = table.flush().unwrap_err();
+    assert!(matches!(err, Error::InUse { .. }), "{err}");
+    assert_eq!(region.as_slice().len(), 64);
+    assert!(
+        region.as_slice().iter().all(|&b| b == 0),
+        "still mapped and readable"
+    );
+}
+
 #[test]
 fn no_regions_are_left_behind() {
     // Runs alongside the others; each cleans up its own names. This one checks that

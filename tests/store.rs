@@ -1026,3 +1026,14 @@ fn a_directory_is_an_error_not_a_panic() {
     assert!(Store::<Member>::open_raw_read_only(d.path()).is_err());
     assert!(Store::<Member>::create(d.path()).is_err());
 }
+
+/// Pins a hang: `open_or_create` on a dangling symbolic link looped forever (open saw
+/// NotFound through the link, create saw AlreadyExists on the link itself).
+#[test]
+fn open_or_create_on_a_dangling_symlink_is_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("link.fxr");
+    std::os::unix::fs::symlink(dir.path().join("nowhere/target.fxr"), &link).unwrap();
+    let err = Store::<Member>::open_or_create(&link).unwrap_err();
+    assert!(matches!(err, Error::AlreadyExists { .. }), "{err}");
+}

@@ -94,7 +94,7 @@ impl Out<'_> {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let target = &args.target;
-    let created = args.create && !target.file.exists();
+    let created = args.create && !target.exists();
     let mut table = if created {
         target.create(None)?
     } else {
@@ -149,7 +149,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         table.truncate(old_len);
         drop(table);
         if created {
-            let _ = std::fs::remove_file(&target.file);
+            target.remove();
         }
         return Err(e);
     }

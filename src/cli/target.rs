@@ -93,6 +93,22 @@ impl Target {
         self.file.to_str()?.strip_prefix("shm:")
     }
 
+    /// Whether the file (or region) exists.
+    pub fn exists(&self) -> bool {
+        match self.region() {
+            Some(name) => fixrec::shm::Region::open_read_only(name).is_ok(),
+            None => self.file.exists(),
+        }
+    }
+
+    /// Removes the file (or region), for a command that created it and then failed.
+    pub fn remove(&self) {
+        let _ = match self.region() {
+            Some(name) => fixrec::shm::Region::remove(name).map_err(drop),
+            None => std::fs::remove_file(&self.file).map_err(drop),
+        };
+    }
+
     /// Creates the target (it must not exist) with the schema of --schema: a fixrec
     /// file, or with --raw an empty headerless file.
     pub fn create(&self, capacity: Option<u64>) -> Result<Table> {

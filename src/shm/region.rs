@@ -345,6 +345,9 @@ impl<A: Access> Region<A> {
             .ok_or_else(|| {
                 Error::InvalidArgument(format!("{name}: size {size} does not fit in memory"))
             })?;
+        // Like every mapping handle, hold the shared "mapped" lock, so that no store
+        // handle on the same object shrinks it under this map.
+        backing.lock_mapped()?;
         let map = Map::new(backing.file(), len, writable).map_err(|e| backing.err("map", e))?;
         Ok(Region {
             backing,

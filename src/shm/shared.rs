@@ -443,7 +443,13 @@ impl<R: Pod> SharedStore<R> {
     /// ```
     pub fn begin(&mut self, i: usize) -> Result<RecordWrite<'_, R>> {
         self.check_index(i)?;
+        // A `RecordWrite` leaked with `mem::forget` leaves its update open (the pending
+        // word set, a sequence word odd): roll it back first, as for a writer that died.
         let base = self.table.map_ptr();
+        // SAFETY: the word lies in the area, inside the map.
+        if unsafe { seqlock::word(base, self.area.pending()) }.load(Ordering::Acquire) != 0 {
+            self.repair();
+        }
         let rs = self.table.record_size();
         let at = self.table.data_offset() + i * rs;
         let mut old = vec![0u8; rs];
