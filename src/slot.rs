@@ -191,16 +191,8 @@ impl<T: Serialize + DeserializeOwned> SlotStore<T> {
     /// [`Error::IndexOutOfRange`]; [`Error::SlotTooSmall`] naming both sizes.
     pub fn set(&mut self, i: usize, value: &T) -> Result<()> {
         let slot = self.encode(value)?;
-        let len = self.len();
-        let dst = self
-            .table
-            .record_mut_unchecked(i)
-            .ok_or(Error::IndexOutOfRange {
-                index: i as u64,
-                len: len as u64,
-            })?;
-        dst.copy_from_slice(&slot);
-        Ok(())
+        // Written with pwrite, as `Store::set`: the next flush writes back its blocks only.
+        self.table.write_record(i, &slot)
     }
 
     /// Appends `value` and returns its index.

@@ -526,6 +526,42 @@ impl Table {
         Some(&mut self.map.bytes_mut()[at..at + self.rs])
     }
 
+    /// Replaces record `i` with `bytes` by writing them to the file (`pwrite`), not
+    /// through the map: only the record's blocks become dirty, where a write through the
+    /// map dirties its whole page-cache folio, which the next sync writes back whole.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReadOnly`]; [`Error::IndexOutOfRange`]; [`Error::InvalidArgument`] if
+    /// `bytes` is not one record; an IO error.
+    pub fn write_record(&mut self, i: usize, bytes: &[u8]) -> Result<()> {
+        self.check_writable()?;
+        if i >= self.len {
+            return Err(Error::IndexOutOfRange {
+                index: i as u64,
+                len: self.len as u64,
+            });
+        }
+        if bytes.len() != self.rs {
+            return Err(Error::InvalidArgument(format!(
+                "{} bytes are not one {}-byte record",
+                bytes.len(),
+                self.rs
+            )));
+        }
+        let in_map = self.len - *self.pending.get_mut();
+        if i >= in_map {
+            let staged = self
+                .staged
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner);
+            staged[(i - in_map) * self.rs..][..self.rs].copy_from_slice(bytes);
+            return Ok(());
+        }
+        let at = self.data_offset + i * self.rs;
+        self.backing.write_at(bytes, at as u64, "write records")
+    }
+
     /// Copies the staged records into the map, so that every record below len can be
     /// read there. Infallible, for read paths; `write_staged` is the fast way.
     fn materialize(&self) {

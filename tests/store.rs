@@ -1037,3 +1037,43 @@ fn open_or_create_on_a_dangling_symlink_is_an_error_not_a_hang() {
     let err = Store::<Member>::open_or_create(&link).unwrap_err();
     assert!(matches!(err, Error::AlreadyExists { .. }), "{err}");
 }
+
+#[test]
+fn set_replaces_a_record_in_the_map_in_staging_and_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("set.fxr");
+    let mut store = Store::<Member>::create(&path).unwrap();
+    for i in 0..300 {
+        store.push(member(&i.to_string(), "old")).unwrap();
+    }
+    store.flush().unwrap(); // records 0..300 are in the file
+    store.push(member("300", "staged")).unwrap(); // record 300 is still staged
+    store.set(5, member("5", "new five")).unwrap();
+    store.set(300, member("300", "new 300")).unwrap();
+    assert_eq!(store[5], member("5", "new five"));
+    assert_eq!(store[300], member("300", "new 300"));
+    let err = store.set(301, member("x", "y")).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::IndexOutOfRange {
+                index: 301,
+                len: 301
+            }
+        ),
+        "{err}"
+    );
+    // A reader on the same file sees the pwrite at once (one page cache), the staged
+    // record only after the commit.
+    let mut reader = Store::<Member>::open_read_only(&path).unwrap();
+    assert_eq!(reader[5], member("5", "new five"));
+    assert_eq!(reader.len(), 300);
+    store.flush().unwrap();
+    reader.refresh().unwrap();
+    assert_eq!(reader[300], member("300", "new 300"));
+    drop((store, reader));
+    let store = Store::<Member>::open(&path).unwrap();
+    assert_eq!(store[5], member("5", "new five"));
+    assert_eq!(store[300], member("300", "new 300"));
+    assert_eq!(store[6], member("6", "old"));
+}
