@@ -123,6 +123,18 @@ fn to_usize(path: &Path, v: u64, what: &str) -> Result<usize> {
     usize::try_from(v).map_err(|_| too_large(path, what))
 }
 
+/// What a constructor found out about a file, for [`Table::assemble`].
+struct Parts {
+    format: Format,
+    rs: usize,
+    data_offset: usize,
+    schema: Option<Schema>,
+    file_size: u64,
+    committed: Meta,
+    growth: Growth,
+    writable: bool,
+}
+
 impl Table {
     /// Creates a native file holding `sb`, with room for `capacity` records.
     pub(crate) fn create_native(
@@ -172,25 +184,17 @@ impl Table {
         backing.sync_data()?;
         let map = Map::new(backing.file(), file_size as usize, true)
             .map_err(|e| backing.err("map", e))?;
-        Ok(Table {
-            map,
+        let parts = Parts {
             format: Format::Native { kind: sb.kind },
             rs: rs as usize,
             data_offset: sb.data_offset as usize,
             schema: Some(sb.schema),
-            len: 0,
-            capacity: capacity as usize,
             file_size,
             committed: meta,
             growth,
             writable: true,
-            failed: None,
-            remaps: 0,
-            sync_hook: None,
-            staged: Mutex::new(Vec::new()),
-            pending: AtomicUsize::new(0),
-            backing,
-        })
+        };
+        Table::assemble(backing, map, parts)
     }
 
     /// Opens a native file. `check` sees the decoded superblock before anything is
@@ -220,31 +224,23 @@ impl Table {
         let size = backing.size()?;
         let (sb, header) = read_header(&backing, size)?;
         check(&sb)?;
-        let meta = Meta::pick(path, &header)?;
+        let meta = pick_meta(path, &header, |head| backing.read_at(head, 0).map(drop))?;
         let rs = sb.schema.record_size();
         let needed = meta.data_end(sb.data_offset, rs);
         check_fits(path, needed, size)?;
         let map_len = to_usize(path, needed, "the data region")?;
         let map = Map::new(backing.file(), map_len, writable).map_err(|e| backing.err("map", e))?;
-        Ok(Table {
-            map,
+        let parts = Parts {
             format: Format::Native { kind: sb.kind },
             rs: rs as usize,
             data_offset: sb.data_offset as usize,
             schema: Some(sb.schema),
-            len: to_usize(path, meta.len, "the len")?,
-            capacity: to_usize(path, meta.capacity, "the capacity")?,
             file_size: needed,
             committed: meta,
             growth,
             writable,
-            failed: None,
-            remaps: 0,
-            sync_hook: None,
-            staged: Mutex::new(Vec::new()),
-            pending: AtomicUsize::new(0),
-            backing,
-        })
+        };
+        Table::assemble(backing, map, parts)
     }
 
     /// Creates an empty headerless file of `rs`-byte records.
@@ -287,6 +283,30 @@ impl Table {
         Self::raw(backing, rs, size, growth, writable)
     }
 
+    /// The table of a mapped file: len and capacity are those of its commit.
+    fn assemble(backing: Backing, map: Map, parts: Parts) -> Result<Table> {
+        let path = backing.path();
+        Ok(Table {
+            len: to_usize(path, parts.committed.len, "the len")?,
+            capacity: to_usize(path, parts.committed.capacity, "the capacity")?,
+            map,
+            format: parts.format,
+            schema: parts.schema,
+            rs: parts.rs,
+            data_offset: parts.data_offset,
+            file_size: parts.file_size,
+            committed: parts.committed,
+            growth: parts.growth,
+            writable: parts.writable,
+            failed: None,
+            remaps: 0,
+            sync_hook: None,
+            staged: Mutex::new(Vec::new()),
+            pending: AtomicUsize::new(0),
+            backing,
+        })
+    }
+
     /// Gives a raw table the schema its caller knows it by.
     pub(crate) fn with_schema(mut self, schema: Schema) -> Table {
         self.schema = Some(schema);
@@ -321,14 +341,11 @@ impl Table {
         let len = raw_len(path, size, rs)?;
         let map_len = to_usize(path, size, "the file")?;
         let map = Map::new(backing.file(), map_len, writable).map_err(|e| backing.err("map", e))?;
-        Ok(Table {
-            map,
+        let parts = Parts {
             format: Format::Raw,
-            schema: None,
             rs,
             data_offset: 0,
-            len,
-            capacity: len,
+            schema: None,
             file_size: size,
             committed: Meta {
                 generation: 0,
@@ -337,13 +354,8 @@ impl Table {
             },
             growth,
             writable,
-            failed: None,
-            remaps: 0,
-            sync_hook: None,
-            staged: Mutex::new(Vec::new()),
-            pending: AtomicUsize::new(0),
-            backing,
-        })
+        };
+        Table::assemble(backing, map, parts)
     }
 
     /// Creates a native store file holding records of `schema`.
@@ -848,7 +860,10 @@ impl Table {
             Format::Native { .. } => {
                 let mut head = [0u8; META_OFFSETS[1] + META_SIZE];
                 self.map.read_volatile(0, &mut head);
-                let meta = Meta::pick(self.backing.path(), &head)?;
+                let meta = pick_meta(self.backing.path(), &head, |head| {
+                    self.map.read_volatile(0, head);
+                    Ok(())
+                })?;
                 // The two slots are read one after the other while the writer may commit
                 // twice in between, so the newer slot can be caught mid-write and the
                 // older one read before its update: an older generation than the one we
@@ -1054,6 +1069,28 @@ impl Drop for Table {
     }
 }
 
+/// The committed state in `head` (the file's first bytes, meta slots included). The two
+/// slots are read one after the other, so a writer committing twice meanwhile can leave
+/// both torn in our copy: that is transient, and `reread` fills `head` again for a few
+/// more tries before both invalid slots are taken as the file's state.
+fn pick_meta(
+    path: &Path,
+    head: &[u8],
+    mut reread: impl FnMut(&mut [u8]) -> Result<()>,
+) -> Result<Meta> {
+    let mut again = [0u8; META_OFFSETS[1] + META_SIZE];
+    let mut result = Meta::pick(path, head);
+    for _ in 0..8 {
+        if !matches!(result, Err(Error::NoValidMeta { .. })) {
+            break;
+        }
+        std::thread::yield_now();
+        reread(&mut again)?;
+        result = Meta::pick(path, &again);
+    }
+    result
+}
+
 /// Refuses a data region that ends past the end of the file.
 fn check_fits(path: &Path, needed: u64, file_size: u64) -> Result<()> {
     if needed > file_size {
@@ -1093,4 +1130,40 @@ fn read_header(backing: &Backing, size: u64) -> Result<(Superblock, Vec<u8>)> {
     header.truncate(n);
     let sb = Superblock::decode(backing.path(), &header, size)?;
     Ok((sb, header))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pins a flaky `NoValidMeta` in readers: both slots caught mid-write is transient.
+    #[test]
+    fn both_slots_torn_in_one_read_are_read_again() {
+        let commit = Meta {
+            generation: 7,
+            len: 3,
+            capacity: 4,
+        };
+        let mut good = [0u8; META_OFFSETS[1] + META_SIZE];
+        let at = commit.slot_offset();
+        good[at..at + META_SIZE].copy_from_slice(&commit.encode());
+        let torn = [0u8; META_OFFSETS[1] + META_SIZE];
+        let mut reads = 0;
+        let meta = pick_meta(Path::new("f"), &torn, |head| {
+            reads += 1;
+            head.copy_from_slice(if reads < 3 { &torn } else { &good });
+            Ok(())
+        });
+        assert_eq!(meta.unwrap(), commit);
+        assert_eq!(reads, 3);
+        // A file whose slots are both bad stays an error, after a bounded number of reads.
+        let mut reads = 0;
+        let meta = pick_meta(Path::new("f"), &torn, |head| {
+            reads += 1;
+            head.copy_from_slice(&torn);
+            Ok(())
+        });
+        assert!(matches!(meta, Err(Error::NoValidMeta { .. })));
+        assert_eq!(reads, 8);
+    }
 }
