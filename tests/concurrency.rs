@@ -8,13 +8,15 @@
 //! concurrency_child`), told their role by `FIXREC_CONCURRENCY_CHILD`.
 
 use fixrec::{Error, Growth, Store, StoreOptions, record};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CHILD_ENV: &str = "FIXREC_CONCURRENCY_CHILD";
 const COMMITS: u64 = 10_000;
+/// The writer waits for the reader to see every CHECKPOINT-th commit.
+const CHECKPOINT: u64 = 500;
 
 record! {
     #[repr(C)]
@@ -150,6 +152,11 @@ fn concurrency_child() {
             for i in 0..COMMITS {
                 store.push(rec(i)).unwrap();
                 store.flush().unwrap();
+                // Every CHECKPOINT commits, wait until the reader has seen this one, so
+                // that it follows the writer however the two processes are scheduled.
+                if (i + 1) % CHECKPOINT == 0 && i + 1 < COMMITS {
+                    std::io::stdin().read_line(&mut String::new()).unwrap();
+                }
             }
             println!("result {}", store.table().remaps());
         }
@@ -236,6 +243,7 @@ fn a_reader_process_follows_ten_thousand_commits_and_sees_only_committed_records
     let mut out = BufReader::new(writer.stdout.take().unwrap());
     expect_line(&mut writer, &mut out, "ready");
     let (mut seen, mut changes, mut checked) = (0usize, 0u64, 0u64);
+    let mut next_checkpoint = CHECKPOINT;
     let start = Instant::now();
     loop {
         let exited = writer.try_wait().unwrap().is_some();
@@ -256,6 +264,12 @@ fn a_reader_process_follows_ten_thousand_commits_and_sees_only_committed_records
             checked += 1;
         }
         seen = len;
+        if seen as u64 >= next_checkpoint && next_checkpoint < COMMITS {
+            let stdin = writer.stdin.as_mut().unwrap();
+            stdin.write_all(b"go\n").unwrap();
+            stdin.flush().unwrap();
+            next_checkpoint += CHECKPOINT;
+        }
         if exited && !reader.refresh().unwrap() {
             break;
         }
