@@ -18,6 +18,8 @@
 //! CI runs 200 trials. Soak: `FIXREC_CRASH_TRIALS=10000 cargo test --release --test crash
 //! -- --nocapture` (and `FIXREC_CRASH_SEED=<n>` to replay one base seed).
 
+mod common;
+use common::{Rec, Rng, checksum, mix, rec};
 use fixrec::{Error, Growth, Store, StoreOptions, record};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -26,61 +28,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CHILD_ENV: &str = "FIXREC_CRASH_CHILD";
-
-record! {
-    #[repr(C)]
-    /// A record whose every byte derives from (index, version), with a checksum.
-    #[derive(Debug, PartialEq)]
-    pub struct Rec {
-        pub index: u64,
-        pub version: u64,
-        pub fill: [u8; 40],
-        pub sum: u64,
-    }
-}
-
-/// SplitMix64: small, seedable, good enough to pick operations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
-}
-
-fn mix(a: u64, b: u64) -> u64 {
-    Rng(a.wrapping_mul(0x1000_0000_01b3) ^ b).next()
-}
-
-fn rec(index: u64, version: u64) -> Rec {
-    let mut fill = [0u8; 40];
-    for (k, chunk) in fill.chunks_exact_mut(8).enumerate() {
-        chunk.copy_from_slice(&mix(mix(index, version), k as u64).to_le_bytes());
-    }
-    let mut r = Rec {
-        index,
-        version,
-        fill,
-        sum: 0,
-    };
-    r.sum = checksum(&r);
-    r
-}
-
-fn checksum(r: &Rec) -> u64 {
-    let bytes = bytemuck::bytes_of(r);
-    bytes[..56].iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
 
 fn trials() -> u64 {
     std::env::var("FIXREC_CRASH_TRIALS")

@@ -11,6 +11,8 @@
 //! a sample and must exit 0 or 1 with a message: never 101 (a panic), never a signal.
 
 use fixrec::format::{self, META_OFFSETS, META_SIZE, Meta, Superblock};
+mod common;
+use common::Rng;
 use fixrec::{
     CChar, FieldType, FixedStr, Layout, Schema, SlotStore, Store, StoreOptions, Table, record,
 };
@@ -39,26 +41,6 @@ record! {
 }
 
 type SlotValue = (u32, String, Vec<u64>);
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
-
-    fn upto(&mut self, n: usize) -> usize {
-        self.below(n as u64) as usize
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {

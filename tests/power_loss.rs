@@ -19,7 +19,9 @@
 //! sectors between two commits.
 
 use fixrec::format::{self, META_OFFSETS, META_SIZE};
-use fixrec::{Growth, ReadOnly, Store, StoreOptions, SyncStep, record};
+mod common;
+use common::{Rec, Rng, checksum, rec};
+use fixrec::{Growth, ReadOnly, Store, StoreOptions, SyncStep};
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -28,57 +30,6 @@ use std::sync::{Arc, Mutex};
 
 const PAGE: usize = 4096;
 const SECTOR: usize = 512;
-
-record! {
-    #[repr(C)]
-    /// 64 bytes: a record never straddles a sector. Every byte derives from
-    /// (index, version), with a checksum.
-    #[derive(Debug, PartialEq)]
-    pub struct Rec {
-        pub index: u64,
-        pub version: u64,
-        pub fill: [u8; 40],
-        pub sum: u64,
-    }
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
-}
-
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-fn rec(index: u64, version: u64) -> Rec {
-    let mut fill = [0u8; 40];
-    for (k, chunk) in fill.chunks_exact_mut(8).enumerate() {
-        let v = Rng(index.wrapping_mul(31) ^ version.rotate_left(17) ^ k as u64).next();
-        chunk.copy_from_slice(&v.to_le_bytes());
-    }
-    let mut r = Rec {
-        index,
-        version,
-        fill,
-        sum: 0,
-    };
-    r.sum = fnv(&bytemuck::bytes_of(&r)[..56]);
-    r
-}
 
 /// A temporary directory on tmpfs when there is one (msync is then nearly free; the
 /// durable image is simulated anyway).
@@ -290,7 +241,7 @@ fn check_records(
     }
     for (i, r) in store.iter().enumerate() {
         let i = i as u64;
-        if r.index != i || r.sum != fnv(&bytemuck::bytes_of(r)[..56]) || *r != rec(i, r.version) {
+        if r.index != i || r.sum != checksum(r) || *r != rec(i, r.version) {
             return Err(format!("record {i} is garbage: {r:?}"));
         }
         if !model.allowed(generation, i, r.version) {
