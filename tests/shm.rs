@@ -692,6 +692,69 @@ fn a_raw_table_cannot_shrink_a_region_another_handle_maps() {
     );
 }
 
+/// The command line writes a shared store through its sequence lock: `set`, `push` and
+/// `import` on `shm:NAME`, read back by a typed reader.
+#[test]
+fn the_command_line_writes_a_shared_store_under_its_lock() {
+    let names = Names::new("cli", 1);
+    let name = names.get(0);
+    let mut store = Store::<Checked>::create_shared(name, 4).unwrap();
+    store.push(checked(0)).unwrap();
+    store.flush().unwrap();
+    drop(store);
+    let target = format!("shm:{name}");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_fixrec"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "fixrec {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let c1 = checked(1);
+    let (seq, a, b, sum) = (c1.seq, c1.a, c1.b, c1.sum);
+    let pushed = run(&[
+        "push",
+        &target,
+        &format!("seq={seq}"),
+        &format!("a={a}"),
+        &format!("b={b}"),
+        &format!("sum={sum}"),
+    ]);
+    assert_eq!(pushed.trim(), "1");
+    let c2 = checked(2);
+    run(&[
+        "set",
+        &target,
+        "0",
+        &format!("seq={}", c2.seq),
+        &format!("a={}", c2.a),
+        &format!("b={}", c2.b),
+        &format!("sum={}", c2.sum),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("rows.csv");
+    let rows: String = (3..9)
+        .map(|s| {
+            let c = checked(s);
+            format!("{},{},{},{}\n", c.seq, c.a, c.b, c.sum)
+        })
+        .collect();
+    std::fs::write(&csv, format!("seq,a,b,sum\n{rows}")).unwrap();
+    run(&["import", &target, csv.to_str().unwrap()]);
+    let reader = Store::<Checked>::open_shared_read_only(name).unwrap();
+    assert_eq!(reader.len(), 8);
+    assert_eq!(reader.read(0).unwrap(), checked(2));
+    assert_eq!(reader.read(1).unwrap(), checked(1));
+    for s in 3..9 {
+        assert_eq!(reader.read(s as usize - 1).unwrap(), checked(s));
+    }
+}
+
 #[test]
 fn no_regions_are_left_behind() {
     // Runs alongside the others; each cleans up its own names. This one checks that

@@ -6,10 +6,10 @@
 //! the store keeps its len and records. A headerless (`--raw`) target has no separate
 //! commit, so its records are held in memory and appended only once all rows converted.
 
-use super::target::{Mode, Target};
+use super::target::{Target, Writer};
 use anyhow::{Context, Result, anyhow, bail};
 use fixrec::schema::Columns;
-use fixrec::{FieldType, Schema, Table};
+use fixrec::{FieldType, Schema};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom};
@@ -52,7 +52,7 @@ pub struct Args {
 
 /// Converted records waiting to be appended.
 struct Out<'t> {
-    table: &'t mut Table,
+    table: &'t mut Writer,
     rs: usize,
     buf: Vec<u8>,
     /// Records in `buf`.
@@ -96,13 +96,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let target = &args.target;
     let created = args.create && !target.exists();
     let mut table = if created {
-        target.create(None)?
+        Writer::Table(target.create(None)?)
     } else {
-        target.open(Mode::Write)?
+        target.open_writer()?
     };
-    let schema = Target::schema_of(&table)?;
+    let schema = Target::schema_of(table.table())?;
     let started = Instant::now();
-    let old_len = table.len();
+    let old_len = table.table().len();
     let total: u64 = args
         .inputs
         .iter()
@@ -110,8 +110,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .sum();
     let progress = progress_bar(total);
 
-    let rs = table.record_size();
-    let hold = table.is_raw();
+    let rs = table.table().record_size();
+    let hold = table.table().is_raw();
     let buf = vec![0u8; if hold { 0 } else { chunk_records(rs) * rs }];
     let mut out = Out {
         table: &mut table,
@@ -159,7 +159,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         records * rs as u64,
         target.file.display(),
         records as f64 / secs.max(1e-9),
-        table.len()
+        table.table().len()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,7 @@
 //! `fixrec push`: append one record.
 
 use super::set::{Assignment, apply, parse_assignment};
-use super::target::{Mode, Target};
+use super::target::Target;
 use anyhow::{Context, Result};
 use std::process::ExitCode;
 
@@ -17,9 +17,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let mut table = args.target.open(Mode::Write)?;
-    let schema = Target::schema_of(&table)?;
-    let mut rec = vec![0u8; table.record_size()];
+    let mut table = args.target.open_writer()?;
+    let schema = Target::schema_of(table.table())?;
+    let mut rec = vec![0u8; table.table().record_size()];
     apply(&schema, &args.assignments, &mut rec)
         .with_context(|| format!("{}: new record", args.target.file.display()))?;
     let i = table.append(&rec)?;

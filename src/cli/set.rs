@@ -1,6 +1,6 @@
 //! `fixrec set`: change fields of a record in place.
 
-use super::target::{Mode, Target};
+use super::target::Target;
 use anyhow::{Context, Result};
 use fixrec::{Error, Schema};
 use std::process::ExitCode;
@@ -48,10 +48,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let mut table = args.target.open(Mode::Write)?;
-    let schema = Target::schema_of(&table)?;
+    let mut table = args.target.open_writer()?;
+    let schema = Target::schema_of(table.table())?;
     let file = args.target.file.display();
-    let len = table.len();
+    let len = table.table().len();
     let i = usize::try_from(args.index)
         .ok()
         .filter(|&i| i < len)
@@ -61,9 +61,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         })
         .with_context(|| format!("{file}"))?;
     // Build the new record aside, so that a bad value changes nothing.
-    let mut rec = table.record(i).context("record past len")?.to_vec();
+    let mut rec = table.read(i)?;
     apply(&schema, &args.assignments, &mut rec).with_context(|| format!("{file}: record {i}"))?;
-    table.record_mut(i)?.copy_from_slice(&rec);
+    table.set(i, &rec)?;
     table.flush()?;
     let mut line = String::new();
     schema

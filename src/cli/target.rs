@@ -3,6 +3,7 @@
 //! kind of target is added here, in one place.
 
 use anyhow::{Context, Result, bail};
+use fixrec::shm::SharedTable;
 use fixrec::{Error, Layout, Schema, StoreOptions, Table};
 use std::path::PathBuf;
 
@@ -75,7 +76,15 @@ impl Target {
             ),
             other => other?,
         };
-        if let (Some(want), Some(have)) = (&given, table.schema())
+        if let Some(want) = &given {
+            self.check_same(&table, want)?;
+        }
+        Ok(table)
+    }
+
+    /// Refuses a table whose schema is not --schema's.
+    fn check_same(&self, table: &Table, want: &Schema) -> Result<()> {
+        if let Some(have) = table.schema()
             && let Some(diff) = want.diff(have)
         {
             bail!(
@@ -85,12 +94,32 @@ impl Target {
                 want.layout()
             );
         }
-        Ok(table)
+        Ok(())
     }
 
     /// `shm:NAME`: the named shared-memory region NAME instead of a file.
     fn region(&self) -> Option<&str> {
         self.file.to_str()?.strip_prefix("shm:")
+    }
+
+    /// Opens the target for writing records: a [`Table`], or for `shm:NAME` holding a
+    /// shared store its [`SharedTable`], whose updates keep that store's readers from
+    /// seeing a torn record.
+    pub fn open_writer(&self) -> Result<Writer> {
+        if let (Some(name), false) = (self.region(), self.raw) {
+            match SharedTable::open(name) {
+                Ok(shared) => {
+                    if let Some(want) = self.given_schema()? {
+                        self.check_same(shared.table(), &want)?;
+                    }
+                    return Ok(Writer::Shared(shared));
+                }
+                // Not a shared store: a plain table, opened (and explained) below.
+                Err(Error::SchemaMismatch { .. } | Error::BadMagic { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Writer::Table(self.open(Mode::Write)?))
     }
 
     /// Whether the file (or region) exists.
@@ -150,5 +179,70 @@ impl Target {
                 table.path().display()
             )
         })
+    }
+}
+
+/// Where a writing command puts records: a table, or a shared store's sequence-locked
+/// writer.
+pub enum Writer {
+    Table(Table),
+    Shared(SharedTable),
+}
+
+impl Writer {
+    pub fn table(&self) -> &Table {
+        match self {
+            Writer::Table(t) => t,
+            Writer::Shared(s) => s.table(),
+        }
+    }
+
+    /// A copy of record `i`.
+    pub fn read(&self, i: usize) -> Result<Vec<u8>> {
+        let table = self.table();
+        let len = table.len();
+        let mut out = vec![0u8; table.record_size()];
+        match self {
+            Writer::Table(t) => out.copy_from_slice(t.record(i).ok_or(Error::IndexOutOfRange {
+                index: i as u64,
+                len: len as u64,
+            })?),
+            Writer::Shared(s) => s.read(i, &mut out)?,
+        }
+        Ok(out)
+    }
+
+    /// Replaces record `i`.
+    pub fn set(&mut self, i: usize, bytes: &[u8]) -> Result<()> {
+        match self {
+            Writer::Table(t) => t.record_mut(i)?.copy_from_slice(bytes),
+            Writer::Shared(s) => s.set(i, bytes)?,
+        }
+        Ok(())
+    }
+
+    /// Appends whole records; returns the index of the first.
+    pub fn append(&mut self, bytes: &[u8]) -> Result<usize> {
+        Ok(match self {
+            Writer::Table(t) => t.append(bytes)?,
+            Writer::Shared(s) => s.append(bytes)?,
+        })
+    }
+
+    /// Drops uncommitted records past `len`.
+    pub fn truncate(&mut self, len: usize) {
+        match self {
+            Writer::Table(t) => t.truncate(len),
+            Writer::Shared(s) => s.truncate(len),
+        }
+    }
+
+    /// Commits.
+    pub fn flush(&mut self) -> Result<()> {
+        match self {
+            Writer::Table(t) => t.flush()?,
+            Writer::Shared(s) => s.flush()?,
+        }
+        Ok(())
     }
 }

@@ -53,7 +53,7 @@ mod shared;
 
 pub use name::{MAX_NAME_LEN, Name};
 pub use region::{DEFAULT_MODE, Lifetime, Origin, Region, RegionInfo, RegionOptions, list};
-pub use shared::{DEFAULT_TIMEOUT, RecordWrite, SharedStore};
+pub use shared::{DEFAULT_TIMEOUT, RecordWrite, SharedStore, SharedTable};
 
 use crate::error::{Error, Result};
 use crate::format::Kind;

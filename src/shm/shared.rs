@@ -14,6 +14,7 @@ use bytemuck::Pod;
 use std::io;
 use std::marker::PhantomData;
 use std::os::fd::AsRawFd;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::time::{Duration, Instant};
 
@@ -187,14 +188,147 @@ impl<R: Record> SharedStore<R, ReadOnly> {
 
 impl<R: Record, A: Access> SharedStore<R, A> {
     fn open_as(name: &str, writable: bool) -> Result<SharedStore<R, A>> {
-        let name = Name::new(name)?;
         let expected = R::schema()?;
+        Self::open_checked(name, writable, |path, sb| {
+            check_schema(path, &expected, Kind::Shared, sb)
+        })
+    }
+}
+
+impl<R: Pod, A: Access> SharedStore<R, A> {
+    /// Opens region `name`, whose superblock `check` accepts or refuses.
+    fn open_checked(
+        name: &str,
+        writable: bool,
+        check: impl FnOnce(&Path, &Superblock) -> Result<()>,
+    ) -> Result<SharedStore<R, A>> {
+        let name = Name::new(name)?;
         let path = name.display_path();
         let backing = region::open_object(&name, writable)?;
-        let table = Table::open_native_on(backing, writable, Growth::default(), |sb| {
-            check_schema(&path, &expected, Kind::Shared, sb)
-        })?;
+        let table =
+            Table::open_native_on(backing, writable, Growth::default(), |sb| check(&path, sb))?;
         Ok(Self::wrap(table, name))
+    }
+}
+
+/// The writer of a shared store whose record type is known only at run time (the
+/// command line's `set` and `push` on `shm:NAME`): records as bytes, with the same
+/// sequence-locked updates as [`SharedStore`].
+///
+/// # Examples
+///
+/// ```
+/// use fixrec::shm::SharedTable;
+/// use fixrec::{Store, record};
+///
+/// record! {
+///     #[repr(C)]
+///     pub struct Pair { pub a: u32, pub b: u32 }
+/// }
+///
+/// let name = format!("fixrec-doc-table-{}", std::process::id());
+/// drop(Store::<Pair>::create_shared(&name, 4)?);
+/// let mut table = SharedTable::open(&name)?;
+/// let i = table.append(&[1, 0, 0, 0, 2, 0, 0, 0])?;
+/// table.set(i, &[3, 0, 0, 0, 4, 0, 0, 0])?;
+/// table.flush()?;
+/// let reader = Store::<Pair>::open_shared_read_only(&name)?;
+/// assert_eq!((reader.read(0)?.a, reader.read(0)?.b), (3, 4));
+/// fixrec::shm::Region::remove(&name)?;
+/// # Ok::<(), fixrec::Error>(())
+/// ```
+pub struct SharedTable {
+    // `u8` only names no record type: every access below goes by the table's record
+    // size, never by `size_of::<R>()`.
+    store: SharedStore<u8>,
+}
+
+impl SharedTable {
+    /// Opens the shared store in region `name` as its one writer, whatever its schema;
+    /// an update a dead writer left half done is rolled back first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SchemaMismatch`] if the region holds no shared store; [`Error::Locked`];
+    /// the errors of [`SharedStore::open`].
+    pub fn open(name: &str) -> Result<SharedTable> {
+        let mut store = SharedStore::<u8>::open_checked(name, true, |path, sb| {
+            if sb.kind != Kind::Shared {
+                return Err(Error::SchemaMismatch {
+                    path: path.into(),
+                    detail: format!("expected a shared store but this one holds {:?}", sb.kind),
+                });
+            }
+            Ok(())
+        })?;
+        store.repair();
+        Ok(SharedTable { store })
+    }
+
+    /// The table underneath: its schema, len and record size (its in-place writes are
+    /// not for shared stores; use [`SharedTable::set`]).
+    pub fn table(&self) -> &Table {
+        &self.store.table
+    }
+
+    /// Copies record `i` into `out` (one record long) under its sequence lock.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::IndexOutOfRange`]; [`Error::InvalidArgument`] for a wrong length.
+    pub fn read(&self, i: usize, out: &mut [u8]) -> Result<()> {
+        self.check_len(out.len())?;
+        self.store.read_bytes(i, out)
+    }
+
+    /// Replaces record `i` with `bytes`: readers see the old or the new record.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::IndexOutOfRange`]; [`Error::InvalidArgument`] for a wrong length.
+    pub fn set(&mut self, i: usize, bytes: &[u8]) -> Result<()> {
+        self.check_len(bytes.len())?;
+        let mut w = self.store.begin(i)?;
+        w.write_bytes(0, bytes)?;
+        w.commit();
+        Ok(())
+    }
+
+    /// Appends whole records; readers see them after [`flush`](SharedTable::flush).
+    ///
+    /// # Errors
+    ///
+    /// As [`Table::append`].
+    pub fn append(&mut self, bytes: &[u8]) -> Result<usize> {
+        // Records past the committed len are read by nobody: a plain write is safe.
+        let i = self.store.table.append(bytes)?;
+        fence(Ordering::Release);
+        Ok(i)
+    }
+
+    /// Shortens len to `len` (committed by the next flush). Readers that saw the longer
+    /// len keep reading whole records: nothing is cut from the region.
+    pub fn truncate(&mut self, len: usize) {
+        self.store.table.truncate(len)
+    }
+
+    /// Publishes len and capacity to readers.
+    ///
+    /// # Errors
+    ///
+    /// An IO error.
+    pub fn flush(&mut self) -> Result<()> {
+        self.store.flush()
+    }
+
+    fn check_len(&self, n: usize) -> Result<()> {
+        let rs = self.store.table.record_size();
+        if n != rs {
+            return Err(Error::InvalidArgument(format!(
+                "{n} bytes are not one {rs}-byte record"
+            )));
+        }
+        Ok(())
     }
 }
 
