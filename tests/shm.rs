@@ -753,6 +753,15 @@ fn the_command_line_writes_a_shared_store_under_its_lock() {
     for s in 3..9 {
         assert_eq!(reader.read(s as usize - 1).unwrap(), checked(s));
     }
+    // And reads it back under the lock.
+    let got = run(&["get", &target, "0"]);
+    assert!(
+        got.starts_with(&format!("{{\"seq\":2,\"a\":{}", c2.a)),
+        "{got}"
+    );
+    let exported = run(&["export", &target, "--format", "csv"]);
+    assert_eq!(exported.lines().count(), 9, "{exported}");
+    assert!(exported.ends_with(&rows), "{exported}");
 }
 
 #[test]

@@ -1,8 +1,7 @@
 //! `fixrec export`: write records as CSV, JSON lines or raw bytes.
 
-use super::target::{Mode, Target};
+use super::target::{Reader, Target};
 use anyhow::{Context, Result, bail};
-use fixrec::Table;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::ops::Range;
@@ -68,8 +67,8 @@ fn resolve(range: Option<(Option<u64>, Option<u64>)>, len: usize) -> Result<Rang
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let table = args.target.open(Mode::Read)?;
-    let range = resolve(args.range, table.len())
+    let table = args.target.open_reader()?;
+    let range = resolve(args.range, table.table().len())
         .with_context(|| format!("{}", args.target.file.display()))?;
     match &args.output {
         None => {
@@ -90,20 +89,27 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn write(table: &Table, range: Range<usize>, format: Format, mut w: impl Write) -> Result<()> {
-    let schema = Target::schema_of(table)?;
-    let at = |i: usize| format!("{}: record {i}", table.path().display());
+fn write(table: &Reader, range: Range<usize>, format: Format, mut w: impl Write) -> Result<()> {
+    let schema = Target::schema_of(table.table())?;
+    let at = |i: usize| format!("{}: record {i}", table.table().path().display());
     match format {
-        Format::Raw => {
-            let rs = table.record_size();
-            w.write_all(&table.records()[range.start * rs..range.end * rs])?;
-        }
+        Format::Raw => match table {
+            Reader::Table(t) => {
+                let rs = t.record_size();
+                w.write_all(&t.records()[range.start * rs..range.end * rs])?;
+            }
+            Reader::Shared(_) => {
+                for i in range {
+                    w.write_all(&table.record(i)?)?;
+                }
+            }
+        },
         Format::Jsonl => {
             let mut line = String::new();
             for i in range {
-                let rec = table.record(i).context("record past len")?;
+                let rec = table.record(i)?;
                 line.clear();
-                schema.write_json(rec, &mut line).with_context(|| at(i))?;
+                schema.write_json(&rec, &mut line).with_context(|| at(i))?;
                 line.push('\n');
                 w.write_all(line.as_bytes())?;
             }
@@ -113,10 +119,10 @@ fn write(table: &Table, range: Range<usize>, format: Format, mut w: impl Write) 
             csv.write_record(schema.field_names())?;
             let mut cells = vec![String::new(); schema.fields().len()];
             for i in range {
-                let rec = table.record(i).context("record past len")?;
+                let rec = table.record(i)?;
                 for (f, cell) in schema.fields().iter().zip(&mut cells) {
                     cell.clear();
-                    f.write_text(rec, cell).with_context(|| at(i))?;
+                    f.write_text(&rec, cell).with_context(|| at(i))?;
                 }
                 csv.write_record(&cells)?;
             }

@@ -1,6 +1,6 @@
 //! `fixrec get`: records as JSON.
 
-use super::target::{Mode, Target};
+use super::target::Target;
 use anyhow::{Context, Result};
 use fixrec::Error;
 use std::io::Write;
@@ -20,26 +20,24 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let table = args.target.open(Mode::Read)?;
-    let schema = Target::schema_of(&table)?;
+    let reader = args.target.open_reader()?;
+    let schema = Target::schema_of(reader.table())?;
     let file = args.target.file.display();
     // Every index is checked before anything is printed.
     let mut records = Vec::with_capacity(args.indexes.len());
     for &i in &args.indexes {
-        let rec = usize::try_from(i)
-            .ok()
-            .and_then(|i| table.record(i))
-            .ok_or(Error::IndexOutOfRange {
-                index: i,
-                len: table.len() as u64,
-            })
+        let len = reader.table().len() as u64;
+        let index = usize::try_from(i).map_err(|_| Error::IndexOutOfRange { index: i, len });
+        let rec = index
+            .map_err(anyhow::Error::from)
+            .and_then(|i| reader.record(i))
             .with_context(|| format!("{file}"))?;
         records.push((i, rec));
     }
     let mut out = String::new();
     for (i, rec) in records {
         schema
-            .write_json(rec, &mut out)
+            .write_json(&rec, &mut out)
             .with_context(|| format!("{file}: record {i}"))?;
         out.push('\n');
     }

@@ -4,7 +4,8 @@
 
 use anyhow::{Context, Result, bail};
 use fixrec::shm::SharedTable;
-use fixrec::{Error, Layout, Schema, StoreOptions, Table};
+use fixrec::{Error, Layout, ReadOnly, Schema, StoreOptions, Table};
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 /// The store a record command works on.
@@ -120,6 +121,24 @@ impl Target {
             }
         }
         Ok(Writer::Table(self.open(Mode::Write)?))
+    }
+
+    /// Opens the target for reading records: a [`Table`], or for `shm:NAME` holding a
+    /// shared store a reader that copies each record under its sequence lock.
+    pub fn open_reader(&self) -> Result<Reader> {
+        if let (Some(name), false) = (self.region(), self.raw) {
+            match SharedTable::open_read_only(name) {
+                Ok(shared) => {
+                    if let Some(want) = self.given_schema()? {
+                        self.check_same(shared.table(), &want)?;
+                    }
+                    return Ok(Reader::Shared(shared));
+                }
+                Err(Error::SchemaMismatch { .. } | Error::BadMagic { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Reader::Table(self.open(Mode::Read)?))
     }
 
     /// Whether the file (or region) exists.
@@ -244,5 +263,37 @@ impl Writer {
             Writer::Shared(s) => s.flush()?,
         }
         Ok(())
+    }
+}
+
+/// Where a reading command gets records from.
+pub enum Reader {
+    Table(Table),
+    Shared(SharedTable<ReadOnly>),
+}
+
+impl Reader {
+    pub fn table(&self) -> &Table {
+        match self {
+            Reader::Table(t) => t,
+            Reader::Shared(s) => s.table(),
+        }
+    }
+
+    /// Record `i`: in the map, or a copy made under a shared store's sequence lock.
+    pub fn record(&self, i: usize) -> Result<Cow<'_, [u8]>> {
+        let table = self.table();
+        let past = || Error::IndexOutOfRange {
+            index: i as u64,
+            len: table.len() as u64,
+        };
+        Ok(match self {
+            Reader::Table(t) => Cow::Borrowed(t.record(i).ok_or_else(past)?),
+            Reader::Shared(s) => {
+                let mut out = vec![0u8; table.record_size()];
+                s.read(i, &mut out)?;
+                Cow::Owned(out)
+            }
+        })
     }
 }

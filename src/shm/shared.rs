@@ -237,10 +237,62 @@ impl<R: Pod, A: Access> SharedStore<R, A> {
 /// fixrec::shm::Region::remove(&name)?;
 /// # Ok::<(), fixrec::Error>(())
 /// ```
-pub struct SharedTable {
+pub struct SharedTable<A: Access = ReadWrite> {
     // `u8` only names no record type: every access below goes by the table's record
     // size, never by `size_of::<R>()`.
-    store: SharedStore<u8>,
+    store: SharedStore<u8, A>,
+}
+
+fn expect_shared(path: &Path, sb: &Superblock) -> Result<()> {
+    if sb.kind != Kind::Shared {
+        return Err(Error::SchemaMismatch {
+            path: path.into(),
+            detail: format!("expected a shared store but this one holds {:?}", sb.kind),
+        });
+    }
+    Ok(())
+}
+
+impl SharedTable<ReadOnly> {
+    /// Opens the shared store in region `name` as a reader, whatever its schema.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SchemaMismatch`] if the region holds no shared store; the errors of
+    /// [`SharedStore::open_read_only`].
+    pub fn open_read_only(name: &str) -> Result<SharedTable<ReadOnly>> {
+        let store = SharedStore::<u8, ReadOnly>::open_checked(name, false, expect_shared)?;
+        Ok(SharedTable { store })
+    }
+}
+
+impl<A: Access> SharedTable<A> {
+    /// The table underneath: its schema, len and record size (its in-place writes are
+    /// not for shared stores; use [`SharedTable::set`]).
+    pub fn table(&self) -> &Table {
+        &self.store.table
+    }
+
+    /// Copies record `i` into `out` (one record long) under its sequence lock.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::IndexOutOfRange`]; [`Error::InvalidArgument`] for a wrong length;
+    /// [`Error::WriterDied`] or [`Error::WriterStalled`] as for [`SharedStore::read`].
+    pub fn read(&self, i: usize, out: &mut [u8]) -> Result<()> {
+        self.check_len(out.len())?;
+        self.store.read_bytes(i, out)
+    }
+
+    fn check_len(&self, n: usize) -> Result<()> {
+        let rs = self.store.table.record_size();
+        if n != rs {
+            return Err(Error::InvalidArgument(format!(
+                "{n} bytes are not one {rs}-byte record"
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl SharedTable {
@@ -252,33 +304,9 @@ impl SharedTable {
     /// [`Error::SchemaMismatch`] if the region holds no shared store; [`Error::Locked`];
     /// the errors of [`SharedStore::open`].
     pub fn open(name: &str) -> Result<SharedTable> {
-        let mut store = SharedStore::<u8>::open_checked(name, true, |path, sb| {
-            if sb.kind != Kind::Shared {
-                return Err(Error::SchemaMismatch {
-                    path: path.into(),
-                    detail: format!("expected a shared store but this one holds {:?}", sb.kind),
-                });
-            }
-            Ok(())
-        })?;
+        let mut store = SharedStore::<u8>::open_checked(name, true, expect_shared)?;
         store.repair();
         Ok(SharedTable { store })
-    }
-
-    /// The table underneath: its schema, len and record size (its in-place writes are
-    /// not for shared stores; use [`SharedTable::set`]).
-    pub fn table(&self) -> &Table {
-        &self.store.table
-    }
-
-    /// Copies record `i` into `out` (one record long) under its sequence lock.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::IndexOutOfRange`]; [`Error::InvalidArgument`] for a wrong length.
-    pub fn read(&self, i: usize, out: &mut [u8]) -> Result<()> {
-        self.check_len(out.len())?;
-        self.store.read_bytes(i, out)
     }
 
     /// Replaces record `i` with `bytes`: readers see the old or the new record.
@@ -319,16 +347,6 @@ impl SharedTable {
     /// An IO error.
     pub fn flush(&mut self) -> Result<()> {
         self.store.flush()
-    }
-
-    fn check_len(&self, n: usize) -> Result<()> {
-        let rs = self.store.table.record_size();
-        if n != rs {
-            return Err(Error::InvalidArgument(format!(
-                "{n} bytes are not one {rs}-byte record"
-            )));
-        }
-        Ok(())
     }
 }
 
