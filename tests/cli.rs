@@ -1010,8 +1010,31 @@ fn create_makes_a_raw_shared_memory_region_that_record_commands_use() {
     // It exists now, and a region with a header is the library's to make.
     let err = fails(d, &with(&["create", &target, "--capacity", "2"], &schema));
     assert!(err.contains("already exists"), "{err}");
-    let err = fails(d, &["create", &format!("{target}-h"), "--schema", "c:char"]);
-    assert!(err.contains("raw regions only"), "{err}");
     let err = fails(d, &with(&["create", &format!("{target}-n")], &schema));
     assert!(err.contains("--capacity"), "{err}");
+    // Without --raw: a shared store, with a header and a sequence lock.
+    let shared = format!("{name}-h");
+    let _cleanup_shared = Remove(shared.clone());
+    let made = ok(
+        d,
+        &[
+            "create",
+            &format!("shm:{shared}"),
+            "--schema",
+            "c:char,n:u32",
+            "--capacity",
+            "3",
+        ],
+    );
+    assert!(made.contains("capacity 3"), "{made}");
+    ok(d, &["push", &format!("shm:{shared}"), "c=x", "n=7"]);
+    assert_eq!(
+        ok(d, &["get", &format!("shm:{shared}"), "0"]).trim(),
+        r#"{"c":"x","n":7}"#
+    );
+    let info = ok(d, &["info", &format!("shm:{shared}"), "--json"]);
+    assert!(
+        info.contains(r#""len":1"#) && info.contains(r#""format":"fixrec""#),
+        "{info}"
+    );
 }

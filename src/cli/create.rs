@@ -4,12 +4,14 @@ use super::target::Target;
 use anyhow::Result;
 use std::process::ExitCode;
 
-/// Create an empty store file whose records follow --schema.
+/// Create an empty store whose records follow --schema: a file, or for shm:NAME a shared
+/// store in a named region (with --raw, a region of --capacity zeroed records).
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  \
     fixrec create members.fxr --schema 'id:str[256],name:str[256]'\n  \
     fixrec create smtest.fxr --schema 'c:char,i:i32,s:i16' --layout packed --capacity 1000\n  \
-    fixrec create shm:JJBSMTEST --raw --schema 'c:char,i:i32,s:i16' --layout packed --capacity 1")]
+    fixrec create shm:JJBSMTEST --raw --schema 'c:char,i:i32,s:i16' --layout packed --capacity 1\n  \
+    fixrec create shm:ticks --schema 'seq:u64,v:f64' --capacity 1000")]
 pub struct Args {
     #[command(flatten)]
     target: Target,

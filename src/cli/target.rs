@@ -164,14 +164,14 @@ impl Target {
             .given_schema()?
             .context("creating a store needs --schema")?;
         if let Some(name) = self.region() {
-            // A raw region holds exactly --capacity zeroed records. A region with a
-            // header is a shared store, whose records are written under a sequence lock:
-            // the library makes those (`Store::create_shared`).
+            // Without --raw: a shared store (a header, records under a sequence lock).
             if !self.raw {
-                bail!(
-                    "shm:{name}: the command line creates raw regions only: add --raw and --capacity N (a shared store with a header is made by the library, Store::create_shared)"
-                );
+                let capacity = capacity.unwrap_or_else(|| (65536 / schema.record_size()).max(1));
+                let shared = SharedTable::create(name, schema, capacity)?;
+                drop(shared);
+                return Ok(fixrec::shm::open_table(name, false)?);
             }
+            // A raw region holds exactly --capacity zeroed records.
             let records = capacity.context("creating a raw region needs --capacity N (records)")?;
             let size = records
                 .checked_mul(schema.record_size())

@@ -8,6 +8,7 @@ use crate::backing::{Backing, WRITER_LOCK_BYTE};
 use crate::error::{Error, Result};
 use crate::format::{self, Kind, SHARED_STRIPES, Superblock};
 use crate::record::Record;
+use crate::schema::Schema;
 use crate::store::{Access, ReadOnly, ReadWrite, Store, check_schema};
 use crate::table::{Growth, Table};
 use bytemuck::Pod;
@@ -296,6 +297,28 @@ impl<A: Access> SharedTable<A> {
 }
 
 impl SharedTable {
+    /// Creates region `name` (mode 0600, persistent) holding an empty shared store of
+    /// `schema` records with room for `capacity`, and opens it as its writer.
+    ///
+    /// # Errors
+    ///
+    /// As [`SharedStore::create`].
+    pub fn create(name: &str, schema: Schema, capacity: u64) -> Result<SharedTable> {
+        let name = Name::new(name)?;
+        let options = RegionOptions::new();
+        let sb = Superblock::new(schema, Kind::Shared);
+        let backing = region::create_object(&name, options.mode_bits())?;
+        match Table::init(backing, sb, capacity, Growth::default()) {
+            Ok(table) => Ok(SharedTable {
+                store: SharedStore::wrap(table, name),
+            }),
+            Err(e) => {
+                let _ = region::unlink(&name);
+                Err(e)
+            }
+        }
+    }
+
     /// Opens the shared store in region `name` as its one writer, whatever its schema;
     /// an update a dead writer left half done is rolled back first.
     ///
