@@ -6,7 +6,11 @@
 //!   binary, one durable commit at the end (targets: at least 1 M records/s, and at most
 //!   1.5x the parse alone);
 //! - `fixrec_export`: `fixrec export FILE -o OUT.csv` of the same records (target: at
-//!   least as fast as the import).
+//!   least as fast as the import);
+//! - `write_same_bytes/page_cache` and `write_same_bytes/synced`: the floor under any
+//!   import, writing the import's output (n 512-byte records) to a new file with 1 MiB
+//!   `pwrite`s, without and with the `fdatasync` that a durable commit needs. No parsing,
+//!   no checks, no header: only the bytes.
 //!
 //! The input is generated from the names in `data/members.csv`, ids `M0000001`... The
 //! store lives on the project's disk (a temporary folder under the target directory).
@@ -94,6 +98,23 @@ fn import_export(c: &mut Criterion) {
                 .sum()
         })
     });
+    let records = vec![0x5au8; 1 << 20];
+    let same = dir.path().join("same-bytes.bin");
+    for (name, sync) in [("page_cache", false), ("synced", true)] {
+        g.bench_function(format!("write_same_bytes/{name}/{id}"), |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| {
+                        let _ = std::fs::remove_file(&same);
+                        let start = Instant::now();
+                        write_bytes(&same, n * 512, &records, sync);
+                        start.elapsed()
+                    })
+                    .sum()
+            })
+        });
+    }
+    let _ = std::fs::remove_file(&same);
     let output = dir.path().join("out.csv");
     let output_s = output.to_str().unwrap();
     g.bench_function(format!("fixrec_export/{id}"), |b| {
@@ -109,6 +130,22 @@ fn import_export(c: &mut Criterion) {
         std::fs::read(&output).unwrap(),
         "export must give back the imported file"
     );
+}
+
+/// Writes `total` bytes to a new file at `path` in `chunk`-sized `pwrite`s, then
+/// `fdatasync`s it when `sync`.
+fn write_bytes(path: &Path, total: usize, chunk: &[u8], sync: bool) {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::create_new(path).unwrap();
+    let mut at = 0;
+    while at < total {
+        let n = chunk.len().min(total - at);
+        file.write_all_at(&chunk[..n], at as u64).unwrap();
+        at += n;
+    }
+    if sync {
+        file.sync_data().unwrap();
+    }
 }
 
 criterion_group!(benches, import_export);

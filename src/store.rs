@@ -539,13 +539,13 @@ impl<R: Pod> Store<R> {
         self.table.flush_range(records)
     }
 
-    /// Asks the kernel to write the records back (`msync(MS_ASYNC)`) and returns at
-    /// once, without committing.
+    /// Starts writing the records to disk and returns at once, without committing, so
+    /// that the next [`flush`](Store::flush) has less to wait for: a bulk load that
+    /// calls it every few tens of megabytes overlaps its disk writes with its work.
     ///
-    /// On Linux `MS_ASYNC` only schedules: it starts no IO (dirty pages of a shared
-    /// mapping are tracked anyway and written back by the kernel's flusher, after
-    /// `dirty_expire_centisecs`, 30 s by default). Nothing is durable until
-    /// [`flush`](Store::flush) returns.
+    /// On Linux this is `sync_file_range(SYNC_FILE_RANGE_WRITE)`, which starts the IO
+    /// (`msync(MS_ASYNC)` is a no-op there); elsewhere `msync(MS_ASYNC)`. Nothing is
+    /// durable until [`flush`](Store::flush) returns.
     pub fn flush_async(&mut self) -> Result<()> {
         self.table.flush_async()
     }

@@ -483,6 +483,55 @@ fn shrink_to_fit_is_refused_while_another_handle_maps_the_file() {
     assert_eq!(file_len(&path), 4096 + 5 * 512);
 }
 
+/// Page-cache counters of a file range from `cachestat(2)` (Linux 6.5+): (dirty,
+/// under write-back).
+#[cfg(target_os = "linux")]
+fn dirty_pages(file: &fs::File, off: u64, len: u64) -> (u64, u64) {
+    use std::os::fd::AsRawFd;
+    const SYS_CACHESTAT: libc::c_long = 451; // the same number on every architecture
+    let range = [off, len];
+    let mut stat = [0u64; 5]; // cache, dirty, writeback, evicted, recently evicted
+    // SAFETY: a valid descriptor and pointers to structs of the kernel's layout.
+    let rc = unsafe {
+        libc::syscall(
+            SYS_CACHESTAT,
+            file.as_raw_fd(),
+            range.as_ptr(),
+            stat.as_mut_ptr(),
+            0,
+        )
+    };
+    assert_eq!(rc, 0, "cachestat: {}", std::io::Error::last_os_error());
+    (stat[1], stat[2])
+}
+
+/// `flush_async` starts the write-back (on Linux `msync(MS_ASYNC)` alone would start
+/// nothing and the pages would stay dirty for the flusher's 30 s): every dirty page of
+/// the records is written or under write-back when it returns.
+#[cfg(target_os = "linux")]
+#[test]
+fn flush_async_starts_write_back() {
+    // On the project's disk: tmpfs pages are never written back.
+    let d = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let path = d.path().join("m.fxr");
+    let mut w: Store<Member> = StoreOptions::new().create(&path).unwrap();
+    for i in 0..16_384 {
+        w.push(nth(i)).unwrap();
+    }
+    let file = fs::File::open(&path).unwrap();
+    let data = w.table().data_offset() as u64;
+    let (dirty, _) = dirty_pages(&file, data, 16_384 * 512);
+    assert!(
+        dirty > 1000,
+        "the pushed records are in dirty pages ({dirty})"
+    );
+    w.flush_async().unwrap();
+    let (dirty, writeback) = dirty_pages(&file, data, 16_384 * 512);
+    assert_eq!(dirty, 0, "{writeback} pages under write-back");
+    let reader = Store::<Member>::open_read_only(&path).unwrap();
+    assert_eq!(reader.len(), 0, "flush_async does not commit");
+}
+
 #[test]
 fn flush_commits_and_a_reader_sees_only_committed_records() {
     let d = dir();

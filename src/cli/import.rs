@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::Instant;
 
 /// Input formats.
@@ -50,34 +51,50 @@ pub struct Args {
     create: bool,
 }
 
+/// Where converted records go.
+enum Sink {
+    /// Kept in memory until every row converted (raw targets have no separate commit).
+    Hold,
+    /// Sent a chunk at a time to the thread that appends them (`append_chunks`), which
+    /// hands each buffer back once written.
+    Chunks {
+        full: Sender<(Vec<u8>, usize)>,
+        empty: Receiver<Vec<u8>>,
+    },
+}
+
 /// Converted records waiting to be appended.
-struct Out<'t> {
-    table: &'t mut Writer,
+struct Out {
     rs: usize,
     buf: Vec<u8>,
     /// Records in `buf`.
     n: usize,
-    /// Keep every record in `buf` until `finish` (for raw targets).
-    hold: bool,
+    sink: Sink,
     records: u64,
 }
 
-/// Records per append when streaming into a fixrec file (about 1 MiB).
+/// Records per chunk when streaming into a fixrec file (about 1 MiB).
 fn chunk_records(rs: usize) -> usize {
     (1 << 20) / rs.max(1) + 1
 }
 
-impl Out<'_> {
+/// Chunk buffers in flight: one converting, the others queued or being written.
+const BUFFERS: usize = 4;
+
+/// Bytes appended between two starts of write-back.
+const WRITEBACK_BYTES: usize = 32 << 20;
+
+impl Out {
     /// The bytes of the next record, to be filled completely by the caller.
     fn slot(&mut self) -> Result<&mut [u8]> {
         let rs = self.rs;
         if (self.n + 1) * rs > self.buf.len() {
-            if self.hold {
-                let grown = (self.buf.len() * 2).max(rs * 64);
-                self.buf.resize(grown, 0);
-            } else {
-                self.table.append(&self.buf[..self.n * rs])?;
-                self.n = 0;
+            match self.sink {
+                Sink::Hold => {
+                    let grown = (self.buf.len() * 2).max(rs * 64);
+                    self.buf.resize(grown, 0);
+                }
+                Sink::Chunks { .. } => self.send()?,
             }
         }
         self.n += 1;
@@ -85,11 +102,42 @@ impl Out<'_> {
         Ok(&mut self.buf[(self.n - 1) * rs..self.n * rs])
     }
 
-    fn finish(&mut self) -> Result<()> {
-        self.table.append(&self.buf[..self.n * self.rs])?;
+    /// Hands the converted records to the appending thread and takes an empty buffer.
+    fn send(&mut self) -> Result<()> {
+        let Sink::Chunks { full, empty } = &self.sink else {
+            return Ok(());
+        };
+        // Either fails only when the appending thread stopped on an error, which the
+        // caller reports in place of this one.
+        let next = empty.recv().map_err(|_| anyhow!("the append stopped"))?;
+        let buf = std::mem::replace(&mut self.buf, next);
+        full.send((buf, self.n * self.rs))
+            .map_err(|_| anyhow!("the append stopped"))?;
         self.n = 0;
         Ok(())
     }
+}
+
+/// The appending thread: appends each chunk, and every `WRITEBACK_BYTES` starts its
+/// write-back, so that the disk works while rows convert and the commit at the end
+/// waits only for the tail.
+fn append_chunks(
+    table: &mut Writer,
+    full: Receiver<(Vec<u8>, usize)>,
+    empty: Sender<Vec<u8>>,
+) -> Result<()> {
+    let mut unsynced = 0;
+    for (buf, bytes) in full {
+        table.append(&buf[..bytes])?;
+        unsynced += bytes;
+        if unsynced >= WRITEBACK_BYTES {
+            table.flush_async()?;
+            unsynced = 0;
+        }
+        // The converter may have stopped on a bad row; then nobody takes the buffer.
+        let _ = empty.send(buf);
+    }
+    Ok(())
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -111,31 +159,40 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let progress = progress_bar(total);
 
     let rs = table.table().record_size();
-    let hold = table.table().is_raw();
-    let buf = vec![0u8; if hold { 0 } else { chunk_records(rs) * rs }];
     let mut out = Out {
-        table: &mut table,
         rs,
-        buf,
+        buf: Vec::new(),
         n: 0,
-        hold,
+        sink: Sink::Hold,
         records: 0,
     };
-    let mut done = 0u64;
-    let mut imported = Ok(());
-    for input in &args.inputs {
-        let r = match args.format {
-            Format::Csv => import_csv(input, &schema, &mut out, &progress, done),
-            Format::Jsonl => import_jsonl(input, &schema, &mut out, &progress, done),
-            Format::Raw => import_raw(input, &schema, &mut out, &progress, done),
-        };
-        if let Err(e) = r {
-            imported = Err(e);
-            break;
-        }
-        done += std::fs::metadata(input).map_or(0, |m| m.len());
-    }
-    let imported = imported.and_then(|()| out.finish());
+    let imported = if table.table().is_raw() {
+        convert_all(&args, &schema, &mut out, &progress)
+            .and_then(|()| table.append(&out.buf[..out.n * rs]))
+            .map(drop)
+    } else {
+        // Rows convert on this thread while another appends the converted chunks.
+        std::thread::scope(|scope| {
+            let (full, full_rx) = mpsc::channel();
+            let (empty_tx, empty) = mpsc::channel();
+            let chunk = chunk_records(rs) * rs;
+            for _ in 1..BUFFERS {
+                let _ = empty_tx.send(vec![0u8; chunk]); // the receiver is right here
+            }
+            let table = &mut table;
+            let appender = scope.spawn(move || append_chunks(table, full_rx, empty_tx));
+            out.buf = vec![0u8; chunk];
+            out.sink = Sink::Chunks { full, empty };
+            let converted =
+                convert_all(&args, &schema, &mut out, &progress).and_then(|()| out.send());
+            out.sink = Sink::Hold; // closes the channel: the appender finishes
+            let appended = appender
+                .join()
+                .unwrap_or_else(|_| Err(anyhow!("the appending thread panicked")));
+            // An append error (disk full, say) is why the conversion stopped.
+            appended.and(converted)
+        })
+    };
     let records = out.records;
     progress.finish_and_clear();
     let committed = imported.and_then(|()| {
@@ -164,6 +221,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Converts the rows of every input, in order, into `out`.
+fn convert_all(args: &Args, schema: &Schema, out: &mut Out, progress: &ProgressBar) -> Result<()> {
+    let mut done = 0u64;
+    for input in &args.inputs {
+        match args.format {
+            Format::Csv => import_csv(input, schema, out, progress, done),
+            Format::Jsonl => import_jsonl(input, schema, out, progress, done),
+            Format::Raw => import_raw(input, schema, out, progress, done),
+        }?;
+        done += std::fs::metadata(input).map_or(0, |m| m.len());
+    }
+    Ok(())
+}
+
 fn progress_bar(total: u64) -> ProgressBar {
     let draw = if std::io::stderr().is_terminal() {
         ProgressDrawTarget::stderr()
@@ -186,7 +257,7 @@ fn open_input(input: &Path) -> Result<File> {
 fn import_csv(
     input: &Path,
     schema: &Schema,
-    out: &mut Out<'_>,
+    out: &mut Out,
     progress: &ProgressBar,
     base: u64,
 ) -> Result<()> {
@@ -297,7 +368,7 @@ fn unclosed_quote(input: &Path, start: u64, line: u64) -> Result<Option<u64>> {
 fn import_jsonl(
     input: &Path,
     schema: &Schema,
-    out: &mut Out<'_>,
+    out: &mut Out,
     progress: &ProgressBar,
     base: u64,
 ) -> Result<()> {
@@ -333,7 +404,7 @@ fn import_jsonl(
 fn import_raw(
     input: &Path,
     schema: &Schema,
-    out: &mut Out<'_>,
+    out: &mut Out,
     progress: &ProgressBar,
     base: u64,
 ) -> Result<()> {

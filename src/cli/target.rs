@@ -264,6 +264,15 @@ impl Writer {
         }
         Ok(())
     }
+
+    /// Starts writing a file's records to disk (a head start for the next `flush`).
+    pub fn flush_async(&mut self) -> Result<()> {
+        match self {
+            Writer::Table(t) => t.flush_async()?,
+            Writer::Shared(_) => {} // memory: nothing to write
+        }
+        Ok(())
+    }
 }
 
 /// Where a reading command gets records from.
