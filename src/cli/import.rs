@@ -1,9 +1,10 @@
 //! `fixrec import`: bulk-load CSV, JSON lines or raw records, in one commit.
 //!
-//! Every row is converted before anything is committed. Into a fixrec file, records are
-//! appended in chunks past the committed len and committed by one flush at the end; on
-//! any error len is cut back before the handle closes, so the commit never happens and
-//! the store keeps its len and records. A headerless (`--raw`) target has no separate
+//! Every row is converted before anything is committed. Into a fixrec file, rows convert
+//! on this thread while a second one appends them in chunks past the committed len and
+//! starts their write-back as it goes; one flush at the end commits them. On any error
+//! len is cut back before the handle closes, so the commit never happens and the store
+//! keeps its len and records. A headerless (`--raw`) target has no separate
 //! commit, so its records are held in memory and appended only once all rows converted.
 
 use super::target::{Target, Writer};
