@@ -682,6 +682,45 @@ impl Table {
         self.len = n;
     }
 
+    /// Gives up what a failed bulk load appended: len goes back to the committed len (if
+    /// it is longer) and capacity to the committed capacity, so that closing the handle
+    /// commits nothing, and the file shrinks back to that capacity when no other handle
+    /// maps it (otherwise it keeps the room, which no commit counts; the bytes of that
+    /// room may have changed). Records changed in place are not restored.
+    ///
+    /// # Errors
+    ///
+    /// An IO error when the file could not shrink; len and capacity are rolled back all
+    /// the same.
+    pub fn roll_back_appends(&mut self) -> Result<()> {
+        let committed_len = usize::try_from(self.committed.len).unwrap_or(usize::MAX);
+        self.truncate(committed_len);
+        let Format::Native { .. } = self.format else {
+            return Ok(()); // a raw file is cut to len by the next flush
+        };
+        let cap = usize::try_from(self.committed.capacity).unwrap_or(usize::MAX);
+        if !self.writable || self.capacity <= cap {
+            return Ok(());
+        }
+        self.capacity = cap;
+        let size = (self.data_offset + cap * self.rs) as u64;
+        if self.file_size <= size || self.backing.lock_alone().is_err() {
+            return Ok(());
+        }
+        let shrunk = self
+            .map
+            .remap(self.backing.file(), size as usize)
+            .map_err(|e| self.backing.err("remap", e))
+            .and_then(|()| {
+                self.remaps += 1;
+                self.backing.shrink(size)
+            });
+        self.backing.unlock_alone();
+        shrunk?;
+        self.file_size = size;
+        Ok(())
+    }
+
     /// Makes room for `additional` more records, growing by the growth policy.
     pub fn reserve(&mut self, additional: usize) -> Result<()> {
         self.check_writable()?;

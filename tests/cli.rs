@@ -655,6 +655,52 @@ fn a_bad_row_deep_in_a_big_import_leaves_nothing_behind() {
     assert_eq!(info_json(d, &["m.fxr"])["len"], 5003);
 }
 
+/// An import that grew the file before its bad row commits nothing: the header (len,
+/// capacity, generation) and the file size are as before, with or without another
+/// handle mapping the file (then the file keeps the room, uncounted).
+#[test]
+fn a_failed_import_that_grew_the_file_commits_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &["create", "g.fxr", "--schema", MEMBER, "--capacity", "10"],
+    );
+    ok(d, &["push", "g.fxr", "id=1", "name=Guo Jing"]);
+    let mut csv = String::from("id,name\n");
+    for i in 0..5000 {
+        csv.push_str(&format!("{i},name {i}\n"));
+    }
+    csv.push_str("5000,\"unclosed\n");
+    std::fs::write(d.join("grow.csv"), &csv).unwrap();
+    let info = info_json(d, &["g.fxr"]);
+    let before = snapshot(d, &["g.fxr"]);
+    let size = std::fs::metadata(d.join("g.fxr")).unwrap().len();
+
+    let err = fails(d, &["import", "g.fxr", "grow.csv"]);
+    assert!(
+        err.contains("grow.csv: a quote opened on line 5002"),
+        "{err}"
+    );
+    assert_eq!(info_json(d, &["g.fxr"]), info, "no commit, no growth");
+    assert_eq!(std::fs::metadata(d.join("g.fxr")).unwrap().len(), size);
+    assert_eq!(snapshot(d, &["g.fxr"]), before);
+
+    // With a reader mapping the file, it cannot shrink back; still nothing is committed.
+    let reader = fixrec::Table::open_read_only(d.join("g.fxr")).unwrap();
+    fails(d, &["import", "g.fxr", "grow.csv"]);
+    drop(reader);
+    let mut after = info_json(d, &["g.fxr"]);
+    assert!(
+        after["file_size"].as_u64().unwrap() > size,
+        "the room stays"
+    );
+    after["file_size"] = info["file_size"].clone();
+    assert_eq!(after, info, "no commit");
+    assert_eq!(snapshot(d, &["g.fxr"]), before);
+    ok(d, &["verify", "g.fxr"]);
+}
+
 #[test]
 fn a_failed_import_with_create_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();

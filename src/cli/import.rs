@@ -202,9 +202,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .with_context(|| format!("{}: commit", target.file.display()))
     });
     if let Err(e) = committed {
-        // Nothing of this import was committed: cut len back so that closing the handle
-        // commits nothing either, and remove a file this command created.
-        table.truncate(old_len);
+        // Nothing of this import was committed: roll len and capacity back so that
+        // closing the handle commits nothing either, and remove a file this command
+        // created.
+        table.roll_back(old_len);
         drop(table);
         if created {
             target.remove();

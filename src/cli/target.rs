@@ -248,11 +248,15 @@ impl Writer {
         })
     }
 
-    /// Drops uncommitted records past `len`.
-    pub fn truncate(&mut self, len: usize) {
+    /// Gives up uncommitted appends (back to len `old_len`) and the room grown for them,
+    /// so that closing commits nothing. Best effort: a file that cannot shrink keeps
+    /// room that no commit counts.
+    pub fn roll_back(&mut self, old_len: usize) {
         match self {
-            Writer::Table(t) => t.truncate(len),
-            Writer::Shared(s) => s.truncate(len),
+            Writer::Table(t) => {
+                let _ = t.roll_back_appends();
+            }
+            Writer::Shared(s) => s.truncate(old_len),
         }
     }
 
