@@ -968,6 +968,40 @@ impl Table {
         }
     }
 
+    /// What `verify` reports without counting it a problem: a meta slot that is neither
+    /// empty nor valid. An interrupted commit leaves one (the store is then at the other
+    /// slot's commit, as it should be), and so does damage to the slot of the last commit
+    /// (then the records of that commit are lost); the file cannot tell which.
+    ///
+    /// # Errors
+    ///
+    /// An IO error reading the header.
+    pub fn notes(&self) -> Result<Vec<String>> {
+        let Format::Native { .. } = self.format else {
+            return Ok(Vec::new());
+        };
+        let Ok((_, header)) = read_header(&self.backing, self.backing.size()?) else {
+            return Ok(Vec::new()); // `problems` reports it
+        };
+        let mut notes = Vec::new();
+        for (i, &at) in META_OFFSETS.iter().enumerate() {
+            let Some(bytes) = header.get(at..at + META_SIZE) else {
+                continue;
+            };
+            if Meta::decode(i, bytes).is_none() && bytes.iter().any(|&b| b != 0) {
+                notes.push(format!(
+                    "meta slot {i} (bytes {at}..{}) is not a valid commit: a commit was interrupted, \
+                     or the slot is damaged. The store is at generation {} (len {}) from the other slot; \
+                     if a later commit had been acknowledged, its records are lost. The next commit rewrites the slot.",
+                    at + META_SIZE,
+                    self.committed.generation,
+                    self.committed.len
+                ));
+            }
+        }
+        Ok(notes)
+    }
+
     fn problems(&self) -> Result<Vec<String>> {
         let mut problems = Vec::new();
         let size = self.backing.size()?;

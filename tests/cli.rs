@@ -701,6 +701,40 @@ fn a_failed_import_that_grew_the_file_commits_nothing() {
     ok(d, &["verify", "g.fxr"]);
 }
 
+/// A damaged meta slot of the last commit: the store falls back to the commit before,
+/// and `verify` says so (a warning: an interrupted commit looks the same).
+#[test]
+fn verify_warns_about_an_invalid_meta_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    small_store(d);
+    ok(d, &["push", "m.fxr", "id=4", "name=Xiao Longnu"]);
+    let info = info_json(d, &["m.fxr"]);
+    let generation = info["generation"].as_u64().unwrap();
+    assert_eq!(info["len"], 4);
+    let out = fixrec(d, &["verify", "m.fxr"]);
+    assert!(out.status.success() && out.stderr.is_empty(), "{out:?}");
+
+    // One byte of the len field of the slot holding the last commit.
+    let slot = [512, 1024][(generation % 2) as usize];
+    let mut bytes = std::fs::read(d.join("m.fxr")).unwrap();
+    bytes[slot + 16] ^= 0xff;
+    std::fs::write(d.join("m.fxr"), &bytes).unwrap();
+
+    let out = fixrec(d, &["verify", "m.fxr"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(text(&out.stdout).contains("ok (3 records)"), "{out:?}");
+    assert!(
+        err.starts_with(&format!(
+            "warning: m.fxr: meta slot {} (bytes {slot}..{}) is not a valid commit",
+            generation % 2,
+            slot + 64
+        )) && err.contains(&format!("generation {} (len 3)", generation - 1)),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_failed_import_with_create_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 /// Check the header, both meta slots, the file's size and every record's fields (`str`
 /// is UTF-8, `bool` is 0 or 1). Exits 0 when all hold, 1 with everything that is wrong.
+/// A meta slot that is not a valid commit (an interrupted commit, or damage) is a
+/// warning: the store is at the other slot's commit.
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  \
     fixrec verify members.fxr\n  \
@@ -19,6 +21,9 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     let table = args.target.open(Mode::Read)?;
     let file = args.target.file.display();
+    for note in table.notes()? {
+        eprintln!("warning: {file}: {note}");
+    }
     match table.verify() {
         Ok(()) => {
             println!("{file}: ok ({} records)", table.len());
