@@ -57,13 +57,36 @@ impl Backing {
         })
     }
 
-    /// Opens an existing file, for reading and writing when `writable`.
+    /// Opens an existing regular file, for reading and writing when `writable`. Anything
+    /// else (a directory, a FIFO, a device) is refused: only a regular file can be mapped
+    /// and sized. O_NONBLOCK keeps the open of a FIFO from waiting for a writer; it has no
+    /// effect on a regular file.
     pub fn open(path: &Path, writable: bool) -> Result<Backing> {
         let file = OpenOptions::new()
             .read(true)
             .write(writable)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
             .open(path)
             .map_err(|e| Error::io(path, "open", e))?;
+        let kind = file
+            .metadata()
+            .map_err(|e| Error::io(path, "stat", e))?
+            .file_type();
+        if !kind.is_file() {
+            let what = if kind.is_dir() {
+                "a directory"
+            } else {
+                "a FIFO, socket or device"
+            };
+            return Err(Error::io(
+                path,
+                "open",
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{what}, not a regular file"),
+                ),
+            ));
+        }
         Ok(Backing {
             file,
             path: path.into(),

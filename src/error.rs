@@ -280,8 +280,9 @@ pub enum Error {
         path: PathBuf,
     },
 
-    /// An argument is out of its range (for example a capacity that overflows).
-    #[error("invalid argument: {0}")]
+    /// An argument is out of its range (for example a capacity that overflows). The
+    /// message is whole: it names the argument and says what is wrong with it.
+    #[error("{0}")]
     InvalidArgument(String),
 
     /// A shared-memory region name that cannot be used.

@@ -5,7 +5,7 @@
 use fixrec::{CChar, FixedStr, Store, record};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 const MEMBER: &str = "id:str[256],name:str[256]";
 const SMTEST: &str = "c:char,i:i32,s:i16";
@@ -733,6 +733,87 @@ fn verify_warns_about_an_invalid_meta_slot() {
         )) && err.contains(&format!("generation {} (len 3)", generation - 1)),
         "{err}"
     );
+}
+
+/// FILE must be a regular file: a directory, a FIFO (whose open would wait for a
+/// writer) or a device is refused at once with a clear message, with and without --raw.
+#[test]
+fn a_file_that_is_not_a_regular_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("adir")).unwrap();
+    let fifo = std::ffi::CString::new(d.join("fifo").to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    for (file, what) in [
+        ("adir", "a directory, not a regular file"),
+        ("fifo", "a FIFO, socket or device, not a regular file"),
+        ("/dev/null", "a FIFO, socket or device, not a regular file"),
+    ] {
+        for args in [
+            vec!["get", file, "0"],
+            vec!["info", file, "--raw", "--schema", "a:u8"],
+            vec!["push", file, "a=1", "--raw", "--schema", "a:u8"],
+        ] {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_fixrec"))
+                .args(&args)
+                .current_dir(d)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while child.try_wait().unwrap().is_none() {
+                if std::time::Instant::now() > deadline {
+                    child.kill().unwrap();
+                    panic!("fixrec {args:?} hangs");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            let out = child.wait_with_output().unwrap();
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+            // (Opened for writing, a directory is refused by the kernel: EISDIR.)
+            let eisdir =
+                file == "adir" && err == "error: adir: open: Is a directory (os error 21)\n";
+            assert!(
+                eisdir || err == format!("error: {file}: open: {what}\n"),
+                "{args:?}: {err}"
+            );
+        }
+    }
+    assert!(d.join("adir").is_dir() && d.join("fifo").exists());
+}
+
+/// Options that would be silently ignored are refused: --capacity for a headerless
+/// file (exactly len records long), --layout without --schema (a usage error).
+#[test]
+fn options_that_do_not_apply_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let err = fails(
+        d,
+        &[
+            "create",
+            "x.bin",
+            "--raw",
+            "--schema",
+            "a:u8",
+            "--capacity",
+            "2",
+        ],
+    );
+    assert!(
+        err.contains("--capacity does not apply to a headerless file"),
+        "{err}"
+    );
+    assert!(!d.join("x.bin").exists());
+    let out = fixrec(d, &["create", "y.fxr", "--layout", "packed"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(text(&out.stderr).contains("--schema"), "{out:?}");
+    small_store(d);
+    let out = fixrec(d, &["get", "m.fxr", "0", "--layout", "packed"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
 
 #[test]

@@ -22,9 +22,10 @@ pub struct Target {
     /// fixrec file it is checked against the file's header.
     #[arg(long, value_name = "S")]
     pub schema: Option<String>,
-    /// Field layout of --schema: `c` (natural alignment and padding) or `packed`.
-    #[arg(long, value_name = "L", default_value = "c", value_parser = parse_layout)]
-    pub layout: Layout,
+    /// Field layout of --schema: `c` (natural alignment and padding; the default) or
+    /// `packed`.
+    #[arg(long, value_name = "L", requires = "schema", value_parser = parse_layout)]
+    pub layout: Option<Layout>,
 }
 
 /// `c` or `packed`, for clap.
@@ -46,7 +47,7 @@ impl Target {
     pub fn given_schema(&self) -> Result<Option<Schema>> {
         self.schema
             .as_deref()
-            .map(|s| Schema::parse(s, self.layout))
+            .map(|s| Schema::parse(s, self.layout.unwrap_or(Layout::C)))
             .transpose()
             .context("--schema")
     }
@@ -181,6 +182,12 @@ impl Target {
             return Ok(fixrec::shm::open_raw_table(name, schema, true)?);
         }
         if self.raw {
+            if capacity.is_some() {
+                bail!(
+                    "{}: --capacity does not apply to a headerless file, which is always exactly len records long (it applies to fixrec files and to shm: regions)",
+                    self.file.display()
+                );
+            }
             return Ok(Table::create_raw(&self.file, schema)?);
         }
         let mut options = StoreOptions::new();
