@@ -470,6 +470,14 @@ fn text_schema_and_rust_record_give_the_same_header() {
         info_json(d, &["rust.fxr"])["schema"],
         info_json(d, &["cli.fxr"])["schema"]
     );
+    // Byte for byte: the superblock (0..64) and the field table (1536..data offset) are
+    // the same; only the meta slots (len, capacity, generation) differ.
+    let (rust, cli) = (
+        std::fs::read(d.join("rust.fxr")).unwrap(),
+        std::fs::read(d.join("cli.fxr")).unwrap(),
+    );
+    assert_eq!(rust[..64], cli[..64], "superblock");
+    assert_eq!(rust[1536..4096], cli[1536..4096], "field table");
     assert_eq!(
         ok(d, &["get", "rust.fxr", "0"]),
         "{\"id\":\"22\",\"name\":\"黃蓉\"}\n"
