@@ -155,9 +155,17 @@ macro_rules! record {
 /// program can `printf("%s")` it.
 ///
 /// Writing never cuts text silently: [`FixedStr::new`] and [`FixedStr::set`] refuse text
-/// that does not fit, and [`FixedStr::truncating`] cuts on a char boundary when asked.
-/// Reading tolerates C data: a full array with no NUL is read as N bytes of text, and
-/// bytes after the first NUL are ignored.
+/// that does not fit or that holds a NUL (a C reader would stop there), and
+/// [`FixedStr::truncating`] cuts on a char boundary when asked.
+///
+/// Reading in Rust tolerates C data: bytes after the first NUL are ignored, and a full
+/// array with no NUL reads as all N bytes ([`as_bytes`](FixedStr::as_bytes),
+/// [`as_str`](FixedStr::as_str)). The schema's text and JSON conversions
+/// ([`Field::write_text`](crate::Field::write_text), [`Schema::to_json`](crate::Schema::to_json)),
+/// and so the `fixrec` command line (`get`, `export`, raw `import`), are strict: a
+/// `str[N]` field with no NUL is an error there, naming the field and showing the bytes,
+/// because its text would not fit the field again and a C reader's `strlen` would run
+/// past it. Keep such data in a `[u8; N]` (`bytes[N]`) field.
 ///
 /// # Examples
 ///
@@ -189,16 +197,18 @@ impl<const N: usize> FixedStr<N> {
     ///
     /// # Errors
     ///
-    /// [`Error::TextTooLong`] if `text` is longer than [`Self::MAX_LEN`] bytes.
+    /// As [`set`](FixedStr::set).
     pub fn new(text: &str) -> Result<Self> {
         let mut s = Self::default();
         s.set(text)?;
         Ok(s)
     }
 
-    /// The field holding as much of `text` as fits, cut on a char boundary.
+    /// The field holding as much of `text` as fits, cut on a char boundary, and never
+    /// past a NUL in it (a C reader stops there).
     pub fn truncating(text: &str) -> Self {
-        let mut end = text.len().min(Self::MAX_LEN);
+        let nul = text.bytes().position(|b| b == 0).unwrap_or(text.len());
+        let mut end = nul.min(Self::MAX_LEN);
         while !text.is_char_boundary(end) {
             end -= 1;
         }
@@ -211,7 +221,8 @@ impl<const N: usize> FixedStr<N> {
     ///
     /// # Errors
     ///
-    /// [`Error::TextTooLong`] if it does not fit; the field is then unchanged.
+    /// [`Error::TextTooLong`] if it does not fit; [`Error::InvalidArgument`] if it holds
+    /// a NUL (the text would end there). The field is then unchanged.
     pub fn set(&mut self, text: &str) -> Result<()> {
         if text.len() > Self::MAX_LEN || N == 0 {
             return Err(Error::TextTooLong {
@@ -219,12 +230,20 @@ impl<const N: usize> FixedStr<N> {
                 capacity: N,
             });
         }
+        if let Some(at) = text.bytes().position(|b| b == 0) {
+            return Err(Error::InvalidArgument(format!(
+                "text {:?} holds a NUL at byte {at}; a C string ends at its first NUL",
+                text
+            )));
+        }
         self.0[..text.len()].copy_from_slice(text.as_bytes());
         self.0[text.len()..].fill(0);
         Ok(())
     }
 
-    /// The text's bytes: up to the first NUL, or all N when there is none.
+    /// The text's bytes: up to the first NUL, or all N when there is none. Lenient, for
+    /// C data; [`Field::check`](crate::Field::check) tells whether the schema's
+    /// conversions (and the command line) accept the field.
     pub fn as_bytes(&self) -> &[u8] {
         let end = self.0.iter().position(|&b| b == 0).unwrap_or(N);
         &self.0[..end]
@@ -365,6 +384,19 @@ mod tests {
             Err(Error::InvalidUtf8 { valid_up_to: 1 })
         ));
         assert_eq!(bad.to_string_lossy(), "a\u{fffd}");
+    }
+
+    #[test]
+    fn a_nul_in_the_text_is_refused_not_cut() {
+        let mut s = FixedStr::<8>::new("ok").unwrap();
+        let e = s.set("a\0b").unwrap_err();
+        assert!(e.to_string().contains("NUL at byte 1"), "{e}");
+        assert_eq!(s.as_str().unwrap(), "ok");
+        assert!(FixedStr::<8>::new("\0").is_err());
+        assert_eq!(
+            FixedStr::<8>::truncating("ab\0cd").as_array(),
+            b"ab\0\0\0\0\0\0"
+        );
     }
 
     #[test]

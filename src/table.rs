@@ -12,7 +12,7 @@ use crate::backing::Backing;
 use crate::error::{Error, Result};
 use crate::format::{self, Kind, META_OFFSETS, META_SIZE, Meta, Superblock};
 use crate::mapping::Map;
-use crate::schema::{FieldType, Schema};
+use crate::schema::Schema;
 use crate::store::StoreOptions;
 use std::fs;
 use std::path::Path;
@@ -1092,26 +1092,10 @@ impl Table {
             }
             let Some(schema) = &self.schema else { break };
             for f in schema.fields() {
-                let v = &rec[f.offset as usize..(f.offset + f.ty.size()) as usize];
-                match f.ty {
-                    FieldType::Bool if v[0] > 1 => report(
-                        problems,
-                        format!("record {i}, field {}: bool byte is {}", f.name, v[0]),
-                    ),
-                    FieldType::Str(_) => {
-                        let text = v.split(|&b| b == 0).next().unwrap_or(v);
-                        if let Err(e) = std::str::from_utf8(text) {
-                            report(
-                                problems,
-                                format!(
-                                    "record {i}, field {}: invalid UTF-8 at byte {}",
-                                    f.name,
-                                    e.valid_up_to()
-                                ),
-                            );
-                        }
-                    }
-                    _ => {}
+                // The same check (and message) as every reader of the field as a value:
+                // a `str` is UTF-8 up to its NUL and has one, a `bool` is 0 or 1.
+                if let Err(e) = f.check(rec) {
+                    report(problems, format!("record {i}: {e}"));
                 }
             }
         }

@@ -327,7 +327,7 @@ fn get_set_push_info_verify() {
     std::fs::write(d.join("t.fxr"), &bytes).unwrap();
     let err = fails(d, &["verify", "t.fxr"]);
     assert!(
-        err.contains("t.fxr: record 1, field ok: bool byte is 2"),
+        err.contains("t.fxr: record 1: field `ok`: value byte 2: a bool must be 0 or 1"),
         "{err}"
     );
     let err = fails(d, &["get", "t.fxr", "1"]);
@@ -581,7 +581,7 @@ fn values_that_do_not_fit() {
         d,
         "csv",
         b"id,name\n4,ok\n5,ab\xff\xfecd\n",
-        &["bad.csv: line 3: field `name`: value \"ab\u{fffd}\u{fffd}cd\": invalid UTF-8 at byte 2"],
+        &["bad.csv: line 3: field `name`: value \"ab\\xff\\xfecd\": invalid UTF-8 at byte 2"],
     );
     bad_import(
         d,
@@ -824,6 +824,30 @@ fn options_that_do_not_apply_are_refused() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
 
+/// `verify` checks a field as every reader does: a `str[4]` holding four bytes and no
+/// NUL is reported (with the message `get` gives), not passed.
+#[test]
+fn verify_reports_an_unterminated_str() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("t.raw"), b"ab\0\0abcd").unwrap();
+    let raw = ["--raw", "--schema", "t:str[4]"];
+    let err = fails(d, &[&["verify", "t.raw"][..], &raw].concat());
+    assert_eq!(
+        err,
+        "error: t.raw: record 1: field `t`: value \"abcd\": not NUL-terminated (str[4] holds at most 3 bytes of text plus a NUL; use bytes[4] for unterminated data)\n"
+    );
+    let get = fails(d, &[&["get", "t.raw", "1"][..], &raw].concat());
+    assert!(
+        get.ends_with(&err["error: t.raw: record 1".len()..]),
+        "{get}"
+    );
+    assert_eq!(
+        ok(d, &["get", "t.raw", "1", "--raw", "--schema", "t:bytes[4]"]),
+        "{\"t\":\"61626364\"}\n"
+    );
+}
+
 #[test]
 fn a_failed_import_with_create_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -860,7 +884,7 @@ fn raw_inputs_and_targets() {
         d,
         "dat",
         &bad_utf8,
-        &["bad.dat: record 2: field `name`: value \"\u{fffd}\": invalid UTF-8 at byte 0"],
+        &["bad.dat: record 2: field `name`: value \"\\xff\": invalid UTF-8 at byte 0"],
     );
 
     // A raw target: unchanged, byte for byte, by a failed import.

@@ -391,11 +391,8 @@ fn import_jsonl(
             continue;
         }
         let at = || format!("{}: line {n}", input.display());
-        let value: serde_json::Value = serde_json::from_slice(&line)
-            .map_err(|e| anyhow!("invalid JSON: {e}"))
-            .with_context(at)?;
         let rec = out.slot()?;
-        schema.from_json(&value, rec).with_context(at)?;
+        schema.from_json_line(&line, rec).with_context(at)?;
         if n % 4096 == 0 {
             progress.set_position(base + read);
         }
@@ -422,19 +419,19 @@ fn import_raw(
             size % rs
         );
     }
+    // Only `str` (UTF-8, NUL-terminated) and `bool` (0 or 1) fields can hold bytes
+    // that are not a value.
     let checked: Vec<_> = schema
         .fields()
         .iter()
         .filter(|f| matches!(f.ty, FieldType::Str(_) | FieldType::Bool))
         .collect();
-    let mut text = String::new();
     for i in 0..size / rs {
         let rec = out.slot()?;
         file.read_exact(rec)
             .with_context(|| format!("{}: record {i}: read", input.display()))?;
         for f in &checked {
-            text.clear();
-            f.write_text(rec, &mut text)
+            f.check(rec)
                 .with_context(|| format!("{}: record {i}", input.display()))?;
         }
         if i % 4096 == 0 {

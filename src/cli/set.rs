@@ -1,7 +1,7 @@
 //! `fixrec set`: change fields of a record in place.
 
 use super::target::Target;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use fixrec::{Error, Schema};
 use std::process::ExitCode;
 
@@ -24,12 +24,21 @@ pub fn parse_assignment(s: &str) -> Result<Assignment, String> {
 }
 
 /// Applies the assignments to `record` (values as text: numbers in decimal, `bytes` in
-/// hex).
+/// hex). A field given twice is an error, not "the last one wins".
 pub fn apply(schema: &Schema, assignments: &[Assignment], record: &mut [u8]) -> Result<()> {
-    for a in assignments {
-        schema
-            .field_or_err(&a.field)?
-            .set_text(a.value.as_bytes(), record)?;
+    for (i, a) in assignments.iter().enumerate() {
+        let field = schema.field_or_err(&a.field)?;
+        if let Some(first) = assignments[..i].iter().find(|b| b.field == a.field) {
+            bail!(
+                "field `{}` is given twice ({}={:?} and {}={:?}); give each field once",
+                a.field,
+                first.field,
+                first.value,
+                a.field,
+                a.value
+            );
+        }
+        field.set_text(a.value.as_bytes(), record)?;
     }
     Ok(())
 }

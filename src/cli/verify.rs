@@ -6,7 +6,7 @@ use fixrec::Error;
 use std::process::ExitCode;
 
 /// Check the header, both meta slots, the file's size and every record's fields (`str`
-/// is UTF-8, `bool` is 0 or 1). Exits 0 when all hold, 1 with everything that is wrong.
+/// is UTF-8 and NUL-terminated, `bool` is 0 or 1). Exits 0 when all hold, 1 with everything that is wrong.
 /// A meta slot that is not a valid commit (an interrupted commit, or damage) is a
 /// warning: the store is at the other slot's commit.
 #[derive(clap::Args)]

@@ -48,8 +48,9 @@ pub enum FieldType {
     Bool,
     /// One C `char`.
     Char,
-    /// `str[N]`: a C `char[N]` of UTF-8 text, NUL-terminated when shorter than N
-    /// ([`FixedStr<N>`](crate::FixedStr)).
+    /// `str[N]`: a C `char[N]` holding at most N-1 bytes of UTF-8 text and a NUL
+    /// ([`FixedStr<N>`](crate::FixedStr)). As text or JSON, a value holding a NUL is
+    /// refused, and so is a field whose N bytes hold no NUL (use `bytes[N]` for such data).
     Str(u32),
     /// `bytes[N]`: N raw bytes (`[u8; N]`).
     Bytes(u32),

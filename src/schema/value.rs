@@ -6,30 +6,58 @@
 //! | `f32`, `f64`    | number, or `"NaN"`, `"inf"`, `"-inf"` | decimal, `NaN`, `inf`, `-inf` |
 //! | `bool`          | `true` / `false`             | `true`/`false` (or `1`/`0`)      |
 //! | `char`          | one-character string (`""` for NUL) | one character             |
-//! | `str[N]`        | string, at most N-1 bytes of UTF-8 | the text itself            |
+//! | `str[N]`        | string, at most N-1 bytes of UTF-8, no NUL | the text itself    |
 //! | `bytes[N]`      | hex string, at most 2N digits | hex, zero-padded to N bytes     |
 //!
-//! A `char` is one C byte, shown as the character with that code (U+0000 to U+00FF).
-//! Values that do not fit are [`Error::BadValue`] naming the field and the value.
+//! A `char` is one C byte, shown as the character with that code (U+0000 to U+00FF); the
+//! 0 byte is written as `""` (or `"\u0000"`, which reads as the same byte).
+//! A `str[N]` is a C string: its text ends at the first NUL, so text holding a NUL is
+//! refused (it would be cut there), and a field whose N bytes hold no NUL does not read
+//! as text (a C reader's `strlen` would run past it): use `bytes[N]` for such data.
+//! A number whose literal overflows its float type (`1e400` for `f64`) is refused;
+//! `inf`, `-inf` and `NaN` are the ways to write those values.
+//! Values that do not fit are [`Error::BadValue`] naming the field and the value, with
+//! the value's bytes quoted as they are: valid UTF-8 as it is, other bytes as `\xNN`,
+//! control characters, quotes and backslashes escaped.
 //! Writing fills the whole field (a `str` is NUL-padded, `bytes` zero-padded), so a record
 //! made field by field from a zeroed buffer has the same bytes as a C program's.
 
 use super::{Field, FieldType, Schema};
 use crate::error::{Error, Result};
+use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
 
-/// How much of a bad value an error message shows.
+/// How much of a bad value an error message shows, in characters (an invalid byte
+/// counts as one).
 const SHOWN: usize = 60;
 
-/// The value quoted for an error message, shortened when long.
-fn show(text: &str) -> String {
-    if text.chars().count() <= SHOWN {
-        format!("{text:?}")
-    } else {
-        let head: String = text.chars().take(SHOWN).collect();
-        format!("{head:?}... ({} bytes)", text.len())
+/// The value quoted for an error message: valid UTF-8 as it is, invalid bytes as `\xNN`,
+/// control characters, `"` and `\` escaped as Rust escapes them; shortened when long.
+fn show(value: &[u8]) -> String {
+    let mut out = String::from("\"");
+    let mut shown = 0;
+    for chunk in value.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if shown == SHOWN {
+                return format!("{out}\"... ({} bytes)", value.len());
+            }
+            shown += 1;
+            match c {
+                '\'' => out.push(c),
+                _ => out.extend(c.escape_debug()),
+            }
+        }
+        for b in chunk.invalid() {
+            if shown == SHOWN {
+                return format!("{out}\"... ({} bytes)", value.len());
+            }
+            shown += 1;
+            let _ = write!(out, "\\x{b:02x}");
+        }
     }
+    out.push('"');
+    out
 }
 
 fn bad(field: &Field, value: String, detail: impl Into<String>) -> Error {
@@ -62,14 +90,26 @@ impl Field {
         &mut record[self.range()]
     }
 
-    /// The text of a `str` field: up to the first NUL, or all N bytes.
+    /// The text of a `str` field: the UTF-8 up to the first NUL. A field with no NUL is
+    /// an error: it is not a C string, and as text it would not fit the field again.
     fn text<'r>(&self, record: &'r [u8]) -> Result<&'r str> {
         let v = self.bytes(record);
-        let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+        let Some(end) = v.iter().position(|&b| b == 0) else {
+            return Err(bad(
+                self,
+                show(v),
+                format!(
+                    "not NUL-terminated ({} holds at most {} bytes of text plus a NUL; use bytes[{}] for unterminated data)",
+                    self.ty,
+                    v.len() - 1,
+                    v.len()
+                ),
+            ));
+        };
         std::str::from_utf8(&v[..end]).map_err(|e| {
             bad(
                 self,
-                show(&String::from_utf8_lossy(&v[..end])),
+                show(&v[..end]),
                 format!("invalid UTF-8 at byte {}", e.valid_up_to()),
             )
         })
@@ -102,6 +142,7 @@ impl Field {
         })
     }
 
+    /// Stores a JSON number (always finite: JSON has no infinity).
     fn set_float(&self, record: &mut [u8], v: f64, shown: impl FnOnce() -> String) -> Result<()> {
         match self.ty {
             FieldType::F32 => {
@@ -116,12 +157,60 @@ impl Field {
         Ok(())
     }
 
+    /// Parses a float field's text: a decimal literal, or `inf`, `-inf`, `NaN` (any case,
+    /// also `infinity`). A literal too large for the type is an error, not infinity.
+    fn set_float_text(&self, record: &mut [u8], text: &str) -> Result<()> {
+        let t = text.trim();
+        let not_a_number = || {
+            bad(
+                self,
+                show(text.as_bytes()),
+                format!("not a number (a {})", self.ty),
+            )
+        };
+        let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
+        let says_infinity =
+            unsigned.eq_ignore_ascii_case("inf") || unsigned.eq_ignore_ascii_case("infinity");
+        let overflow = || {
+            bad(
+                self,
+                show(text.as_bytes()),
+                format!("out of range for {}", self.ty),
+            )
+        };
+        if self.ty == FieldType::F32 {
+            // Parsed straight to f32: through f64 it could round twice.
+            let x: f32 = t.parse().map_err(|_| not_a_number())?;
+            if x.is_infinite() && !says_infinity {
+                return Err(overflow());
+            }
+            self.bytes_mut(record).copy_from_slice(&x.to_le_bytes());
+        } else {
+            let x: f64 = t.parse().map_err(|_| not_a_number())?;
+            if x.is_infinite() && !says_infinity {
+                return Err(overflow());
+            }
+            self.bytes_mut(record).copy_from_slice(&x.to_le_bytes());
+        }
+        Ok(())
+    }
+
     fn set_str(&self, record: &mut [u8], text: &str) -> Result<()> {
+        if let Some(at) = text.bytes().position(|b| b == 0) {
+            return Err(bad(
+                self,
+                show(text.as_bytes()),
+                format!(
+                    "holds a NUL at byte {at}; the text of {} ends at its first NUL (use bytes[N] for binary data)",
+                    self.ty
+                ),
+            ));
+        }
         let out = self.bytes_mut(record);
         if text.len() >= out.len() {
             return Err(bad(
                 self,
-                show(text),
+                show(text.as_bytes()),
                 format!(
                     "{} bytes of text do not fit {} (at most {} bytes plus NUL)",
                     text.len(),
@@ -143,7 +232,7 @@ impl Field {
             _ => {
                 return Err(bad(
                     self,
-                    show(text),
+                    show(text.as_bytes()),
                     "expected one character from U+0000 to U+00FF (one C char)",
                 ));
             }
@@ -158,7 +247,7 @@ impl Field {
         if !digits.len().is_multiple_of(2) || digits.len() > 2 * out.len() {
             return Err(bad(
                 self,
-                show(text),
+                show(text.as_bytes()),
                 format!(
                     "expected an even number of hex digits, at most {} for {}",
                     2 * out.len(),
@@ -170,7 +259,7 @@ impl Field {
         for pair in digits.chunks_exact(2) {
             match (hex_digit(pair[0]), hex_digit(pair[1])) {
                 (Some(h), Some(l)) => parsed.push(h << 4 | l),
-                _ => return Err(bad(self, show(text), "not a hex string")),
+                _ => return Err(bad(self, show(text.as_bytes()), "not a hex string")),
             }
         }
         out[..parsed.len()].copy_from_slice(&parsed);
@@ -178,11 +267,61 @@ impl Field {
         Ok(())
     }
 
+    fn bool_byte(&self, record: &[u8]) -> Result<bool> {
+        match self.bytes(record)[0] {
+            0 => Ok(false),
+            1 => Ok(true),
+            b => Err(bad(self, format!("byte {b}"), "a bool must be 0 or 1")),
+        }
+    }
+
+    /// Checks that this field of `record` reads as a value: a `str[N]` holds a NUL with
+    /// UTF-8 before it, a `bool` is 0 or 1; other types always read.
+    /// [`get_json`](Field::get_json) and [`write_text`](Field::write_text) fail exactly
+    /// when this does, with the same error, so this is the check of a `verify` or of raw
+    /// input, without building the text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fixrec::{Layout, Schema};
+    ///
+    /// let s = Schema::parse("t:str[4]", Layout::C)?;
+    /// let t = s.field_or_err("t")?;
+    /// assert!(t.check(b"abc\0").is_ok());
+    /// assert_eq!(
+    ///     t.check(b"abcd").unwrap_err().to_string(),
+    ///     "field `t`: value \"abcd\": not NUL-terminated (str[4] holds at most 3 bytes \
+    ///      of text plus a NUL; use bytes[4] for unterminated data)"
+    /// );
+    /// assert_eq!(
+    ///     t.check(b"K\xffm\0").unwrap_err().to_string(),
+    ///     "field `t`: value \"K\\xffm\": invalid UTF-8 at byte 1"
+    /// );
+    /// # Ok::<(), fixrec::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadValue`] naming the field and showing the bytes.
+    ///
+    /// # Panics
+    ///
+    /// If `record` is shorter than the schema's record size.
+    pub fn check(&self, record: &[u8]) -> Result<()> {
+        match self.ty {
+            FieldType::Str(_) => self.text(record).map(drop),
+            FieldType::Bool => self.bool_byte(record).map(drop),
+            _ => Ok(()),
+        }
+    }
+
     /// Reads this field of `record` as a JSON value.
     ///
     /// # Errors
     ///
-    /// [`Error::BadValue`] for a `str` that is not UTF-8 or a `bool` byte above 1.
+    /// [`Error::BadValue`] for a `str` with no NUL in its N bytes or not UTF-8 before
+    /// it, or a `bool` byte above 1 (as [`check`](Field::check)).
     ///
     /// # Panics
     ///
@@ -199,11 +338,7 @@ impl Field {
             FieldType::I64 => i64::from_le_bytes(self.int(record)).into(),
             FieldType::F32 => float_json(f64::from(f32::from_le_bytes(self.int(record)))),
             FieldType::F64 => float_json(f64::from_le_bytes(self.int(record))),
-            FieldType::Bool => match self.bytes(record)[0] {
-                0 => false.into(),
-                1 => true.into(),
-                b => return Err(bad(self, format!("byte {b}"), "a bool must be 0 or 1")),
-            },
+            FieldType::Bool => self.bool_byte(record)?.into(),
             FieldType::Char | FieldType::Str(_) | FieldType::Bytes(_) => {
                 let mut s = String::new();
                 self.write_text(record, &mut s)?;
@@ -217,7 +352,9 @@ impl Field {
     ///
     /// # Errors
     ///
-    /// [`Error::BadValue`] for a `str` that is not UTF-8 or a `bool` byte above 1.
+    /// [`Error::BadValue`] for a `str` with no NUL in its N bytes or not UTF-8 before
+    /// it, or a `bool` byte above 1 (as [`check`](Field::check)); `out` is then
+    /// unchanged.
     ///
     /// # Panics
     ///
@@ -234,11 +371,7 @@ impl Field {
             FieldType::I64 => write!(out, "{}", i64::from_le_bytes(self.int(record))),
             FieldType::F32 => write!(out, "{}", f32::from_le_bytes(self.int(record))),
             FieldType::F64 => write!(out, "{}", f64::from_le_bytes(self.int(record))),
-            FieldType::Bool => match self.bytes(record)[0] {
-                0 => write!(out, "false"),
-                1 => write!(out, "true"),
-                b => return Err(bad(self, format!("byte {b}"), "a bool must be 0 or 1")),
-            },
+            FieldType::Bool => write!(out, "{}", self.bool_byte(record)?),
             FieldType::Char => {
                 let b = self.bytes(record)[0];
                 if b != 0 {
@@ -265,54 +398,71 @@ impl Field {
     /// # Errors
     ///
     /// [`Error::BadValue`] naming the field and the value when it has the wrong JSON
-    /// type or does not fit; `record` is then unchanged.
+    /// type or does not fit (for a `str`, also text holding a NUL); `record` is then
+    /// unchanged.
     ///
     /// # Panics
     ///
     /// If `record` is shorter than the schema's record size.
     pub fn set_json(&self, value: &Value, record: &mut [u8]) -> Result<()> {
-        let shown = || show(&value.to_string());
-        let expected = |what: &str| bad(self, shown(), format!("expected {what} for {}", self.ty));
+        let shown = || show(value.to_string().as_bytes());
+        let expected = || {
+            let what = json_kind(self.ty);
+            bad(self, shown(), format!("expected {what} for {}", self.ty))
+        };
         match self.ty {
             FieldType::F32 | FieldType::F64 => match value {
                 Value::Number(n) => {
-                    let v = n.as_f64().ok_or_else(|| expected("a number"))?;
+                    let v = n.as_f64().ok_or_else(&expected)?;
                     self.set_float(record, v, shown)
                 }
                 Value::String(s) => match s.as_str() {
                     "NaN" | "inf" | "-inf" => self.set_text(s.as_bytes(), record),
-                    _ => Err(expected("a number")),
+                    _ => Err(expected()),
                 },
-                _ => Err(expected("a number")),
+                _ => Err(expected()),
             },
             FieldType::Bool => match value {
                 Value::Bool(b) => {
                     self.bytes_mut(record)[0] = u8::from(*b);
                     Ok(())
                 }
-                _ => Err(expected("true or false")),
+                _ => Err(expected()),
             },
             FieldType::Char => match value {
                 Value::String(s) => self.set_char(record, s),
-                _ => Err(expected("a one-character string")),
+                _ => Err(expected()),
             },
             FieldType::Str(_) => match value {
                 Value::String(s) => self.set_str(record, s),
-                _ => Err(expected("a string")),
+                _ => Err(expected()),
             },
             FieldType::Bytes(_) => match value {
                 Value::String(s) => self.set_hex(record, s),
-                _ => Err(expected("a hex string")),
+                _ => Err(expected()),
             },
             _ => {
                 let v = match value {
                     Value::Number(n) => n
                         .as_i64()
                         .map(i128::from)
-                        .or_else(|| n.as_u64().map(i128::from)),
+                        .or_else(|| n.as_u64().map(i128::from))
+                        .or_else(|| {
+                            // An integer literal beyond u64 and i64 parses as a float:
+                            // out of range, not "not an integer".
+                            let f = n.as_f64()?;
+                            let beyond = !(-9_223_372_036_854_775_808.0
+                                ..18_446_744_073_709_551_616.0)
+                                .contains(&f);
+                            (beyond && f.fract() == 0.0).then_some(if f > 0.0 {
+                                i128::MAX
+                            } else {
+                                i128::MIN
+                            })
+                        }),
                     _ => None,
                 };
-                let v = v.ok_or_else(|| expected("an integer"))?;
+                let v = v.ok_or_else(&expected)?;
                 self.set_int(record, v, shown)
             }
         }
@@ -321,10 +471,32 @@ impl Field {
     /// Sets this field of `record` from text: a CSV cell, or the value of a
     /// `field=value` argument.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fixrec::{Layout, Schema};
+    ///
+    /// let s = Schema::parse("t:str[4],x:f64", Layout::C)?;
+    /// let mut rec = [0u8; 16];
+    /// s.field_or_err("t")?.set_text(b"abc", &mut rec)?;
+    /// assert_eq!(&rec[..4], b"abc\0");
+    /// let e = s.field_or_err("t")?.set_text(b"a\0b", &mut rec).unwrap_err();
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "field `t`: value \"a\\0b\": holds a NUL at byte 1; the text of str[4] ends at its first NUL (use bytes[N] for binary data)"
+    /// );
+    /// let e = s.field_or_err("x")?.set_text(b"1e400", &mut rec).unwrap_err();
+    /// assert_eq!(e.to_string(), "field `x`: value \"1e400\": out of range for f64");
+    /// s.field_or_err("x")?.set_text(b"-inf", &mut rec)?; // infinity, said so
+    /// # Ok::<(), fixrec::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::BadValue`] naming the field and the value when the text is not UTF-8,
-    /// does not parse as the field's type, or does not fit; `record` is then unchanged.
+    /// does not parse as the field's type, or does not fit: a `str` text that is too
+    /// long or holds a NUL, a number out of range (for a float, a finite literal that
+    /// overflows to infinity); `record` is then unchanged.
     ///
     /// # Panics
     ///
@@ -333,11 +505,11 @@ impl Field {
         let text = std::str::from_utf8(text).map_err(|e| {
             bad(
                 self,
-                show(&String::from_utf8_lossy(text)),
+                show(text),
                 format!("invalid UTF-8 at byte {}", e.valid_up_to()),
             )
         })?;
-        let shown = || show(text);
+        let shown = || show(text.as_bytes());
         match self.ty {
             FieldType::Str(_) => self.set_str(record, text),
             FieldType::Char => self.set_char(record, text),
@@ -350,21 +522,7 @@ impl Field {
                 };
                 Ok(())
             }
-            FieldType::F32 | FieldType::F64 => {
-                let t = text.trim();
-                let not_a_number = || bad(self, shown(), format!("not a number (a {})", self.ty));
-                let v: f64 = t.parse().map_err(|_| not_a_number())?;
-                if self.ty == FieldType::F32 {
-                    // Parsed straight to f32: through f64 it could round twice.
-                    let x: f32 = t.parse().map_err(|_| not_a_number())?;
-                    if x.is_infinite() && v.is_finite() {
-                        return Err(bad(self, shown(), "out of range for f32"));
-                    }
-                    self.bytes_mut(record).copy_from_slice(&x.to_le_bytes());
-                    return Ok(());
-                }
-                self.set_float(record, v, shown)
-            }
+            FieldType::F32 | FieldType::F64 => self.set_float_text(record, text),
             _ => {
                 let t = text.trim();
                 let v: i128 = match t.parse() {
@@ -390,6 +548,18 @@ impl Field {
                 self.set_int(record, v, shown)
             }
         }
+    }
+}
+
+/// What JSON a field of type `ty` takes, for "expected ..." messages.
+fn json_kind(ty: FieldType) -> &'static str {
+    match ty {
+        FieldType::F32 | FieldType::F64 => "a number",
+        FieldType::Bool => "true or false",
+        FieldType::Char => "a one-character string",
+        FieldType::Str(_) => "a string",
+        FieldType::Bytes(_) => "a hex string",
+        _ => "an integer",
     }
 }
 
@@ -546,7 +716,7 @@ impl Schema {
             return Err(Error::InvalidArgument(format!(
                 "expected a JSON object with the fields {}, found {}",
                 self.known_fields(),
-                show(&value.to_string())
+                show(value.to_string().as_bytes())
             )));
         };
         for (k, v) in map {
@@ -560,6 +730,164 @@ impl Schema {
             });
         }
         Ok(())
+    }
+
+    /// Fills `record` from one line of JSON lines: the bytes of one JSON object giving
+    /// every field (padding bytes are left as they are: start from zeros). It reads
+    /// what [`from_json`](Schema::from_json) reads, with the same errors, and reports
+    /// what a JSON parser alone cannot say well: which field holds a string that is not
+    /// UTF-8 or a number too large for any float, with the value's bytes; a key given
+    /// twice (a parser keeps the last); and where in the line the JSON is broken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fixrec::{Layout, Schema};
+    ///
+    /// let s = Schema::parse("id:u32,name:str[8],x:f64", Layout::C)?;
+    /// let mut rec = vec![0u8; s.record_size() as usize];
+    /// s.from_json_line(br#"{"id": 22, "name": "Kim", "x": 0.5}"#, &mut rec)?;
+    /// assert_eq!(s.to_json(&rec)?, serde_json::json!({"id": 22, "name": "Kim", "x": 0.5}));
+    ///
+    /// let err = |line: &[u8]| s.from_json_line(line, &mut vec![0; 24]).unwrap_err().to_string();
+    /// assert_eq!(
+    ///     err(b"{\"id\":1,\"name\":\"K\xffim\",\"x\":0}"),
+    ///     r#"field `name`: value "K\xffim": invalid UTF-8 at byte 1"#
+    /// );
+    /// assert_eq!(
+    ///     err(br#"{"id":1,"name":"a","x":1e400}"#),
+    ///     r#"field `x`: value "1e400": out of range for f64"#
+    /// );
+    /// assert_eq!(
+    ///     err(br#"{"id":1,"name":"a","x":1,"id":2}"#),
+    ///     "key `id` appears twice in the JSON object"
+    /// );
+    /// assert_eq!(
+    ///     err(br#"{"id":1 "name":"a","x":1}"#),
+    ///     "invalid JSON at column 9: expected `,` or `}`"
+    /// );
+    /// assert!(err(br#"{"id":1,"x":1}"#).starts_with("missing field `name`"));
+    /// # Ok::<(), fixrec::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`from_json`](Schema::from_json); and [`Error::BadValue`] naming the field
+    /// and showing the value for a string that is not UTF-8 or a number out of range,
+    /// [`Error::InvalidArgument`] for a key given twice (naming it) or JSON that does
+    /// not parse (with the column, a byte count from 1, and the field whose value it is
+    /// in, if any). `record` may be partly written on error.
+    pub fn from_json_line(&self, line: &[u8], record: &mut [u8]) -> Result<()> {
+        self.check_len(record.len())?;
+        let object = line.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        let mut de = serde_json::Deserializer::from_slice(line);
+        let mut duplicate = None;
+        let parsed = if object {
+            UniqueKeys {
+                duplicate: &mut duplicate,
+            }
+            .deserialize(&mut de)
+            .map(Value::Object)
+        } else {
+            // Not an object: from_json says so, naming the fields.
+            serde::Deserialize::deserialize(&mut de)
+        };
+        let value = parsed.and_then(|v| de.end().map(|()| v));
+        if let Some(key) = duplicate {
+            return Err(Error::InvalidArgument(format!(
+                "key `{}` appears twice in the JSON object",
+                key.escape_debug()
+            )));
+        }
+        match value {
+            Ok(value) => self.from_json(&value, record),
+            Err(e) => Err(self.json_line_error(line, &e)),
+        }
+    }
+
+    /// The error for a line serde_json could not parse: the field and value when the
+    /// problem is a depth-1 value that is not UTF-8 or a number out of range, else the
+    /// parser's message with its column (and the field, when inside a value).
+    fn json_line_error(&self, line: &[u8], e: &serde_json::Error) -> Error {
+        let message = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let message = message.strip_suffix(&suffix).unwrap_or(&message);
+        // serde_json counts lines from 1 and bytes in a line from 1 (0: none yet).
+        let line_start = match e.line() {
+            0 | 1 => 0,
+            n => line
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == b'\n')
+                .nth(n - 2)
+                .map_or(line.len(), |(i, _)| i + 1),
+        };
+        let at = (line_start + e.column())
+            .saturating_sub(1)
+            .min(line.len().saturating_sub(1));
+        let column = at + 1;
+        let members = members(line);
+        let Some(m) = members.iter().find(|m| {
+            (m.key.start..m.key.end.max(m.key.start + 1)).contains(&at)
+                || (m.value.start..m.value.end.max(m.value.start + 1)).contains(&at)
+        }) else {
+            return Error::InvalidArgument(format!("invalid JSON at column {column}: {message}"));
+        };
+        let key = unescape(string_inner(&line[m.key.clone()]));
+        let name = match String::from_utf8(key) {
+            Ok(name) => name,
+            Err(e) => {
+                return Error::InvalidArgument(format!(
+                    "invalid JSON at column {column}: key {} is not UTF-8",
+                    show(e.as_bytes())
+                ));
+            }
+        };
+        let raw = &line[m.value.clone()];
+        if m.value.contains(&at) {
+            if raw.first() == Some(&b'"') && std::str::from_utf8(string_inner(raw)).is_err() {
+                let value = unescape(string_inner(raw));
+                let bad_at = std::str::from_utf8(&value).map_or_else(|e| e.valid_up_to(), |_| 0);
+                return match self.field_or_err(&name) {
+                    Ok(f) => bad(f, show(&value), format!("invalid UTF-8 at byte {bad_at}")),
+                    Err(e) => e,
+                };
+            }
+            let overflows = std::str::from_utf8(raw)
+                .ok()
+                .filter(|t| t.starts_with(|c: char| c == '-' || c.is_ascii_digit()))
+                .and_then(|t| t.parse::<f64>().ok())
+                .is_some_and(f64::is_infinite);
+            if overflows {
+                return match self.field_or_err(&name) {
+                    Ok(f) => {
+                        let detail = match f.ty {
+                            FieldType::F32 | FieldType::F64 => format!("out of range for {}", f.ty),
+                            FieldType::Bool
+                            | FieldType::Char
+                            | FieldType::Str(_)
+                            | FieldType::Bytes(_) => {
+                                format!("expected {} for {}", json_kind(f.ty), f.ty)
+                            }
+                            _ => {
+                                let (lo, hi) = int_range(f.ty);
+                                format!("out of range for {} ({lo} to {hi})", f.ty)
+                            }
+                        };
+                        bad(f, show(raw), detail)
+                    }
+                    Err(e) => e,
+                };
+            }
+            return Error::InvalidArgument(format!(
+                "invalid JSON at column {column} (the value of `{}`): {message}",
+                name.escape_debug()
+            ));
+        }
+        Error::InvalidArgument(format!(
+            "invalid JSON at column {column} (the key `{}`): {message}",
+            name.escape_debug()
+        ))
     }
 
     /// Matches CSV header names to fields: the result fills records from rows.
@@ -629,6 +957,213 @@ impl Schema {
         }
         Ok(())
     }
+}
+
+/// Deserializes a JSON object into a map, stopping at a key that is there already (and
+/// putting it in `duplicate`): serde_json's own maps keep the last value.
+struct UniqueKeys<'a> {
+    duplicate: &'a mut Option<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for UniqueKeys<'_> {
+    type Value = Map<String, Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueKeys<'_> {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            if map.contains_key(&key) {
+                *self.duplicate = Some(key);
+                return Err(serde::de::Error::custom("duplicate key"));
+            }
+            let value = access.next_value()?;
+            map.insert(key, value);
+        }
+        Ok(map)
+    }
+}
+
+/// One `"key": value` of a JSON object: byte ranges of the line, the key's with its
+/// quotes.
+struct Member {
+    key: std::ops::Range<usize>,
+    value: std::ops::Range<usize>,
+}
+
+/// The depth-1 members of the JSON object in `line`, as far as they can be made out:
+/// the line may be malformed (that is why we look), so this never fails; a value cut
+/// short runs to the end of the line.
+fn members(line: &[u8]) -> Vec<Member> {
+    let ws = |mut i: usize| {
+        while line.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
+    };
+    let mut out = Vec::new();
+    let mut i = ws(0);
+    if line.get(i) != Some(&b'{') {
+        return out;
+    }
+    i += 1;
+    loop {
+        i = ws(i);
+        if line.get(i) != Some(&b'"') {
+            break;
+        }
+        let key = i..string_end(line, i);
+        i = ws(key.end);
+        if line.get(i) != Some(&b':') {
+            out.push(Member { key, value: i..i });
+            break;
+        }
+        let start = ws(i + 1);
+        i = value_end(line, start);
+        out.push(Member {
+            key,
+            value: start..i,
+        });
+        i = ws(i);
+        if line.get(i) != Some(&b',') {
+            break;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The end (past the closing quote) of the JSON string that opens at `start`, or the end
+/// of the line.
+fn string_end(line: &[u8], start: usize) -> usize {
+    let mut j = start + 1;
+    while j < line.len() {
+        match line[j] {
+            b'\\' => j += 2,
+            b'"' => return j + 1,
+            _ => j += 1,
+        }
+    }
+    line.len()
+}
+
+/// The end of the JSON value that starts at `start` (an object or array with all it
+/// holds), or the end of the line.
+fn value_end(line: &[u8], start: usize) -> usize {
+    let mut depth = 0usize;
+    let mut j = start;
+    while j < line.len() {
+        match line[j] {
+            b'"' => {
+                j = string_end(line, j);
+                if depth == 0 {
+                    return j;
+                }
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' if depth == 0 => return j,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return j + 1;
+                }
+            }
+            b',' if depth == 0 => return j,
+            b if depth == 0 && b.is_ascii_whitespace() => return j,
+            _ => {}
+        }
+        j += 1;
+    }
+    line.len()
+}
+
+/// The bytes between a JSON string's quotes (the closing one may be missing).
+fn string_inner(quoted: &[u8]) -> &[u8] {
+    let inner = quoted.strip_prefix(b"\"").unwrap_or(quoted);
+    let closed = inner.ends_with(b"\"") && {
+        let backslashes = inner[..inner.len() - 1]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        backslashes % 2 == 0
+    };
+    if closed {
+        &inner[..inner.len() - 1]
+    } else {
+        inner
+    }
+}
+
+/// A JSON string's bytes with its escapes decoded; an escape that does not decode is
+/// kept as it is written (the parser has reported it already).
+fn unescape(s: &[u8]) -> Vec<u8> {
+    let hex4 = |at: usize| -> Option<u32> {
+        let digits = s.get(at..at + 4)?;
+        digits
+            .iter()
+            .try_fold(0u32, |acc, &d| Some(acc << 4 | u32::from(hex_digit(d)?)))
+    };
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] != b'\\' {
+            out.push(s[i]);
+            i += 1;
+            continue;
+        }
+        let simple = match s.get(i + 1) {
+            Some(b'"') => Some(b'"'),
+            Some(b'\\') => Some(b'\\'),
+            Some(b'/') => Some(b'/'),
+            Some(b'b') => Some(8),
+            Some(b'f') => Some(12),
+            Some(b'n') => Some(b'\n'),
+            Some(b'r') => Some(b'\r'),
+            Some(b't') => Some(b'\t'),
+            _ => None,
+        };
+        if let Some(b) = simple {
+            out.push(b);
+            i += 2;
+            continue;
+        }
+        let unit = if s.get(i + 1) == Some(&b'u') {
+            hex4(i + 2)
+        } else {
+            None
+        };
+        let (c, len) = match unit {
+            Some(hi @ 0xd800..=0xdbff) if s.get(i + 6..i + 8) == Some(b"\\u") => {
+                match hex4(i + 8) {
+                    Some(lo @ 0xdc00..=0xdfff) => (
+                        char::from_u32(0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00)),
+                        12,
+                    ),
+                    _ => (None, 6),
+                }
+            }
+            Some(u) => (char::from_u32(u), 6),
+            None => (None, 1),
+        };
+        match c {
+            Some(c) => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+            None => out.extend_from_slice(&s[i..(i + len).min(s.len())]),
+        }
+        i += len;
+    }
+    out
 }
 
 /// CSV columns matched to a schema's fields by header name (made by
@@ -765,7 +1300,7 @@ mod tests {
         );
         assert_eq!(
             err_of(f("m").set_text(b"ab\xffcd", &mut rec)),
-            "field `m`: value \"ab\u{fffd}cd\": invalid UTF-8 at byte 2"
+            "field `m`: value \"ab\\xffcd\": invalid UTF-8 at byte 2"
         );
         assert!(err_of(f("l").set_text(b"ab", &mut rec)).contains("one character"));
         assert!(err_of(f("l").set_text("김".as_bytes(), &mut rec)).contains("one character"));
@@ -847,11 +1382,53 @@ mod tests {
         let s = Schema::parse("k:bool,m:str[4]", Layout::C).unwrap();
         assert!(s.to_json(&[2, b'a', 0, 0, 0]).is_err());
         assert!(s.to_json(&[1, 0xff, 0, 0, 0]).is_err());
-        // C data: a full array with no NUL, and bytes after the NUL ignored.
+        // A full array with no NUL is not a C string; bytes after the NUL are ignored.
         assert_eq!(
-            s.to_json(&[1, b'a', b'b', b'c', b'd']).unwrap()["m"],
-            "abcd"
+            s.to_json(&[1, b'a', b'b', b'c', b'd'])
+                .unwrap_err()
+                .to_string(),
+            "field `m`: value \"abcd\": not NUL-terminated (str[4] holds at most 3 bytes \
+             of text plus a NUL; use bytes[4] for unterminated data)"
         );
         assert_eq!(s.to_json(&[0, b'a', 0, 0xff, 0xff]).unwrap()["m"], "a");
+    }
+
+    #[test]
+    fn shown_values_keep_their_bytes() {
+        assert_eq!(show(b"K\xffim"), r#""K\xffim""#);
+        assert_eq!(show("김용".as_bytes()), "\"김용\"");
+        assert_eq!(show(b"a\"b\\c'd"), r#""a\"b\\c'd""#);
+        assert_eq!(show(b"t\tn\n0\0e\x1b"), r#""t\tn\n0\0e\u{1b}""#);
+        assert_eq!(show(b"\xe2\x82"), r#""\xe2\x82""#);
+        let long = [b'\xff'; 100];
+        assert_eq!(
+            show(&long),
+            format!("\"{}\"... (100 bytes)", r"\xff".repeat(60))
+        );
+    }
+
+    #[test]
+    fn json_line_members_and_strings() {
+        let line = br#" {"a": 1, "b\"c" :"x\"y,z" , "d":[1,{"e":"]"}],"f":tru"#;
+        let m = members(line);
+        let spans: Vec<_> = m
+            .iter()
+            .map(|m| (&line[m.key.clone()], &line[m.value.clone()]))
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                (&br#""a""#[..], &b"1"[..]),
+                (br#""b\"c""#, br#""x\"y,z""#),
+                (br#""d""#, br#"[1,{"e":"]"}]"#),
+                (br#""f""#, b"tru"),
+            ]
+        );
+        assert_eq!(string_inner(br#""ab\"""#), br#"ab\""#);
+        assert_eq!(string_inner(br#""ab\""#), br#"ab\""#);
+        assert_eq!(
+            unescape(br"a\n\u00e9\ud83d\ude00\q\ud800x"),
+            "a\né😀\\q\\ud800x".as_bytes()
+        );
     }
 }
