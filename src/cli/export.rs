@@ -1,11 +1,12 @@
 //! `fixrec export`: write records as CSV, JSON lines or raw bytes.
 
 use super::target::{Reader, Target};
-use anyhow::{Context, Result, bail};
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use anyhow::{Context, Result, anyhow, bail};
+use std::ffi::OsString;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, ErrorKind, Write};
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Output formats (the same as `import` reads back).
@@ -35,7 +36,9 @@ pub struct Args {
     /// Only records A to B-1 (`A..B`, `A..` or `..B`).
     #[arg(long, value_name = "A..B", value_parser = parse_range)]
     range: Option<(Option<u64>, Option<u64>)>,
-    /// Write to OUT instead of stdout (OUT is removed if the export fails).
+    /// Write to OUT instead of stdout. A file is replaced only when the export succeeds
+    /// (it is written to a temporary file beside it first); a device or FIFO is written
+    /// directly.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     output: Option<PathBuf>,
 }
@@ -57,11 +60,19 @@ fn parse_range(s: &str) -> Result<(Option<u64>, Option<u64>), String> {
 }
 
 fn resolve(range: Option<(Option<u64>, Option<u64>)>, len: usize) -> Result<Range<usize>> {
-    let (a, b) = range.unwrap_or((None, None));
-    let a = a.unwrap_or(0);
-    let b = b.unwrap_or(len as u64);
+    let (given_a, given_b) = range.unwrap_or((None, None));
+    // The range as it was given (`5..`, `..9`), for the messages.
+    let shown = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
+    let shown = format!("{}..{}", shown(given_a), shown(given_b));
+    let a = given_a.unwrap_or(0);
+    let b = given_b.unwrap_or(len as u64);
+    if let (Some(a), Some(b)) = (given_a, given_b)
+        && a > b
+    {
+        bail!("range {shown} is backwards: its start is past its end");
+    }
     if a > b || b > len as u64 {
-        bail!("range {a}..{b} is not within the store's records 0..{len}");
+        bail!("range {shown} is not within the store's records 0..{len}");
     }
     Ok(a as usize..b as usize)
 }
@@ -71,36 +82,236 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let range = resolve(args.range, table.table().len())
         .with_context(|| format!("{}", args.target.file.display()))?;
     match &args.output {
-        None => {
-            let stdout = std::io::stdout().lock();
-            write(&table, range, args.format, BufWriter::new(stdout))
-        }
+        None => to_stdout(&table, range, args.format).map(|()| ExitCode::SUCCESS),
         Some(out) => {
-            let file = File::create(out)
-                .with_context(|| format!("{}: cannot create output", out.display()))?;
-            let written = write(&table, range, args.format, BufWriter::new(file))
-                .with_context(|| format!("{}: export failed, output removed", out.display()));
-            if written.is_err() {
-                let _ = std::fs::remove_file(out);
+            if same_file(out, &args.target.file) {
+                bail!(
+                    "{}: is the store being exported (write to another file)",
+                    out.display()
+                );
             }
-            written
+            to_path(&table, range, args.format, out)?;
+            Ok(ExitCode::SUCCESS)
         }
-    }?;
-    Ok(ExitCode::SUCCESS)
+    }
 }
 
-fn write(table: &Reader, range: Range<usize>, format: Format, mut w: impl Write) -> Result<()> {
+/// Whether `a` and `b` are one file (for `shm:NAME`, or a name that does not exist: no).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Why an export stopped.
+enum Failure {
+    /// Reading or converting a record (the message names it).
+    Records(anyhow::Error),
+    /// Writing the output.
+    Write(io::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Records(e)
+    }
+}
+
+/// Stdout. (A reader that goes away, as `| head -1` does, ends fixrec by SIGPIPE: see
+/// `cli::main`.)
+fn to_stdout(table: &Reader, range: Range<usize>, format: Format) -> Result<()> {
+    let mut w = BufWriter::new(io::stdout().lock());
+    match write(table, range, format, &mut w) {
+        Ok(()) => Ok(()),
+        Err(Failure::Records(e)) => Err(e),
+        Err(Failure::Write(e)) => {
+            // What is still buffered is dropped, not written (the write failed).
+            let _ = w.into_parts();
+            Err(anyhow::Error::from(e).context("cannot write to stdout"))
+        }
+    }
+}
+
+/// `-o OUT`. A regular file (or a name that does not exist yet) is written to a new
+/// temporary file in the same directory, renamed over OUT only when every record was
+/// written: a failed export leaves OUT as it was, or absent. Anything else (a device such
+/// as /dev/null, a FIFO, /dev/stdout whatever stdout is) is written directly and never
+/// removed.
+fn to_path(table: &Reader, range: Range<usize>, format: Format, out: &Path) -> Result<()> {
+    match std::fs::metadata(out) {
+        Ok(_) if names_a_descriptor(out) => to_special(table, range, format, out),
+        Ok(meta) if !meta.is_file() => to_special(table, range, format, out),
+        Ok(_) => to_regular(table, range, format, out),
+        Err(e) if e.kind() == ErrorKind::NotFound => to_regular(table, range, format, out),
+        Err(e) => Err(e).with_context(|| format!("{}: cannot write output", out.display())),
+    }
+}
+
+/// Whether `out` is, or leads by symlinks to, an open file descriptor (`/dev/stdout`,
+/// `/dev/fd/N`, `/proc/self/fd/N`): whatever it is, it is written in place, as `>` would.
+fn names_a_descriptor(out: &Path) -> bool {
+    let mut path = out.to_path_buf();
+    for _ in 0..40 {
+        if path.starts_with("/proc") || path.starts_with("/dev/fd") {
+            return true;
+        }
+        match std::fs::read_link(&path) {
+            Ok(target) => path = path.parent().unwrap_or(Path::new("")).join(target),
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+/// A device, FIFO or the like: written in place (truncated as by `>`, which only a
+/// regular file reached through `/dev/stdout` notices).
+fn to_special(table: &Reader, range: Range<usize>, format: Format, out: &Path) -> Result<()> {
+    let file = OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(out)
+        .with_context(|| format!("{}: cannot open output", out.display()))?;
+    let mut w = BufWriter::new(file);
+    match write(table, range, format, &mut w) {
+        Ok(()) => Ok(()),
+        Err(Failure::Records(e)) => Err(e.context(format!("{}: export failed", out.display()))),
+        Err(Failure::Write(e)) => {
+            let _ = w.into_parts();
+            Err(anyhow!("{}: cannot write: {e}", out.display()))
+        }
+    }
+}
+
+/// A regular file, new or replaced.
+fn to_regular(table: &Reader, range: Range<usize>, format: Format, out: &Path) -> Result<()> {
+    let shown = out.display();
+    // Through symlinks: the file they name is replaced, the links stay.
+    let dest = follow_links(out).with_context(|| format!("{shown}: cannot write output"))?;
+    let existing = match std::fs::metadata(&dest) {
+        Ok(meta) => {
+            // A file we may not write stays refused, as opening it for writing would be.
+            OpenOptions::new()
+                .write(true)
+                .open(&dest)
+                .with_context(|| format!("{shown}: cannot write output"))?;
+            Some(meta)
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("{shown}: cannot write output")),
+    };
+    let (tmp, file) =
+        create_temp(&dest).with_context(|| format!("{shown}: cannot write output"))?;
+    let failed = if existing.is_some() {
+        "export failed, the file is unchanged"
+    } else {
+        "export failed, no file written"
+    };
+    let result = (|| -> Result<()> {
+        if let Some(meta) = &existing {
+            keep_owner_and_mode(&file, meta)
+                .with_context(|| format!("{}: set permissions", tmp.display()))?;
+        }
+        let mut w = BufWriter::new(file);
+        match write(table, range, format, &mut w) {
+            Ok(()) => {}
+            Err(Failure::Records(e)) => return Err(e),
+            Err(Failure::Write(e)) => {
+                let _ = w.into_parts();
+                return Err(anyhow!("cannot write {}: {e}", tmp.display()));
+            }
+        }
+        drop(w);
+        std::fs::rename(&tmp, &dest)
+            .with_context(|| format!("cannot rename {} to {}", tmp.display(), dest.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("{shown}: {failed}"))
+}
+
+/// The path `path` names after following symlinks in its last component (the path
+/// itself when it is not a symlink or does not exist).
+fn follow_links(path: &Path) -> io::Result<PathBuf> {
+    let mut path = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(&path)?;
+                path = match path.parent() {
+                    Some(dir) => dir.join(target),
+                    None => target,
+                };
+            }
+            Ok(_) => return Ok(path),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(path),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other("too many levels of symbolic links"))
+}
+
+/// A new file `.NAME.fixrec-tmp-PID[-N]` beside `dest`, created exclusively (mode 0666
+/// less the umask, as `File::create` makes a file).
+fn create_temp(dest: &Path) -> io::Result<(PathBuf, File)> {
+    let name = dest
+        .file_name()
+        .ok_or_else(|| io::Error::new(ErrorKind::InvalidInput, "not a file name"))?;
+    let dir = dest.parent().unwrap_or(Path::new(""));
+    let pid = std::process::id();
+    for n in 0..100 {
+        let mut tmp = OsString::from(".");
+        tmp.push(name);
+        tmp.push(format!(".fixrec-tmp-{pid}"));
+        if n > 0 {
+            tmp.push(format!("-{n}"));
+        }
+        let tmp = dir.join(tmp);
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(with_path(e, &tmp)),
+        }
+    }
+    Err(io::Error::new(
+        ErrorKind::AlreadyExists,
+        format!("{}: no free temporary file name", dir.display()),
+    ))
+}
+
+fn with_path(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// The replaced file's mode, and its owner and group where this process may set them (a
+/// file another user owns becomes this user's when it may not).
+fn keep_owner_and_mode(file: &File, old: &std::fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let _ = std::os::unix::fs::fchown(file, Some(old.uid()), None);
+    let _ = std::os::unix::fs::fchown(file, None, Some(old.gid()));
+    file.set_permissions(old.permissions())
+}
+
+fn write(
+    table: &Reader,
+    range: Range<usize>,
+    format: Format,
+    w: &mut impl Write,
+) -> Result<(), Failure> {
     let schema = Target::schema_of(table.table())?;
     let at = |i: usize| format!("{}: record {i}", table.table().path().display());
     match format {
         Format::Raw => match table {
             Reader::Table(t) => {
                 let rs = t.record_size();
-                w.write_all(&t.records()[range.start * rs..range.end * rs])?;
+                w.write_all(&t.records()[range.start * rs..range.end * rs])
+                    .map_err(Failure::Write)?;
             }
             Reader::Shared(_) => {
                 for i in range {
-                    w.write_all(&table.record(i)?)?;
+                    w.write_all(&table.record(i)?).map_err(Failure::Write)?;
                 }
             }
         },
@@ -111,12 +322,15 @@ fn write(table: &Reader, range: Range<usize>, format: Format, mut w: impl Write)
                 line.clear();
                 schema.write_json(&rec, &mut line).with_context(|| at(i))?;
                 line.push('\n');
-                w.write_all(line.as_bytes())?;
+                w.write_all(line.as_bytes()).map_err(Failure::Write)?;
             }
         }
         Format::Csv => {
-            let mut csv = csv::Writer::from_writer(&mut w);
-            csv.write_record(schema.field_names())?;
+            // The csv writer fills a buffer in memory, which is written out here: every
+            // write error is the output's, with its io::Error (the csv crate's errors
+            // would hide it).
+            let mut csv = csv::Writer::from_writer(Vec::new());
+            csv.write_record(schema.field_names()).context("csv")?;
             let mut cells = vec![String::new(); schema.fields().len()];
             for i in range {
                 let rec = table.record(i)?;
@@ -124,11 +338,23 @@ fn write(table: &Reader, range: Range<usize>, format: Format, mut w: impl Write)
                     cell.clear();
                     f.write_text(&rec, cell).with_context(|| at(i))?;
                 }
-                csv.write_record(&cells)?;
+                csv.write_record(&cells).context("csv")?;
+                if csv.get_ref().len() >= 1 << 16 {
+                    csv = emit(csv, w)?;
+                }
             }
-            csv.flush()?;
+            emit(csv, w)?;
         }
     }
-    w.flush().context("write output")?;
-    Ok(())
+    w.flush().map_err(Failure::Write)
+}
+
+/// Writes what `csv` holds to `w`; returns a writer for the next rows.
+fn emit(csv: csv::Writer<Vec<u8>>, w: &mut impl Write) -> Result<csv::Writer<Vec<u8>>, Failure> {
+    let mut buf = csv
+        .into_inner()
+        .map_err(|e| anyhow!("csv: {}", e.error()))?;
+    w.write_all(&buf).map_err(Failure::Write)?;
+    buf.clear();
+    Ok(csv::Writer::from_writer(buf))
 }

@@ -39,8 +39,14 @@ enum Command {
 }
 
 /// Parses the command line and runs it. Usage errors exit 2 (clap), failures print
-/// `error: ...` with their causes and exit 1.
+/// `error: ...` with their causes and exit 1. A reader of fixrec's output that goes away
+/// (`fixrec export m.fxr | head -1`) ends it by SIGPIPE, as it ends other Unix tools
+/// (the shell shows status 141).
 pub fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so every later print to a closed pipe would fail (and
+    // `println!` panic): restore the default.
+    // SAFETY: sets a signal's disposition to its default, before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Create(args) => create::run(args),
