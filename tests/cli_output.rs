@@ -488,3 +488,65 @@ fn a_backwards_range_says_so() {
         b""
     );
 }
+
+/// Stdout that cannot be written (a full disk; here `/dev/full`, only opened as stdout):
+/// every command that prints says so and exits 1, never a panic; a command whose change
+/// is committed before it prints says that the change was made, so that nobody repeats
+/// it.
+#[cfg(target_os = "linux")]
+#[test]
+fn stdout_on_a_full_disk_is_an_error_that_says_what_was_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    members(d, 10);
+    fs::write(d.join("more.csv"), "id,name\nX1,more\n").unwrap();
+    for (args, done) in [
+        (&["info", "m.fxr"][..], ""),
+        (&["info", "m.fxr", "--json"], ""),
+        (&["verify", "m.fxr"], ""),
+        (&["get", "m.fxr", "0"], ""),
+        (&["export", "m.fxr"], ""),
+        (
+            &["push", "m.fxr", "id=P", "name=pushed"],
+            "m.fxr: record 10 was appended and committed: ",
+        ),
+        (
+            &["set", "m.fxr", "0", "name=changed"],
+            "m.fxr: record 0 was changed and committed: ",
+        ),
+        (
+            &["import", "m.fxr", "more.csv"],
+            "m.fxr: 1 records were imported and committed: ",
+        ),
+        (
+            &["create", "new.fxr", "--schema", MEMBER],
+            "new.fxr was created: ",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_fixrec"))
+            .args(args)
+            .current_dir(d)
+            .stdout(
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .unwrap(),
+            )
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(
+            err,
+            format!("error: {done}cannot write to stdout: No space left on device (os error 28)\n"),
+            "{args:?}"
+        );
+    }
+    let got = text(&ok(d, &["get", "m.fxr", "0", "10", "11"]));
+    assert!(
+        got.contains("\"name\":\"changed\"")
+            && got.contains("\"id\":\"P\"")
+            && got.contains("\"id\":\"X1\""),
+        "{got}"
+    );
+}

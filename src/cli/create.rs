@@ -31,13 +31,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let table = args.target.create(args.capacity)?;
     let schema = Target::schema_of(&table)?;
-    println!(
-        "created {}: {} records of {} bytes ({schema}, layout {}), capacity {}",
-        args.target.file.display(),
-        table.len(),
-        table.record_size(),
-        schema.layout(),
-        table.capacity()
-    );
+    super::report(
+        || format!("{} was created", args.target.file.display()),
+        format_args!(
+            "created {}: {} records of {} bytes ({schema}, layout {}), capacity {}",
+            args.target.file.display(),
+            table.len(),
+            table.record_size(),
+            schema.layout(),
+            table.capacity()
+        ),
+    )?;
     Ok(ExitCode::SUCCESS)
 }

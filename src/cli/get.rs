@@ -41,6 +41,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .with_context(|| format!("{file}: record {i}"))?;
         out.push('\n');
     }
-    std::io::stdout().lock().write_all(out.as_bytes())?;
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .context("cannot write to stdout")?;
     Ok(ExitCode::SUCCESS)
 }

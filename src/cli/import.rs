@@ -213,13 +213,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return Err(e);
     }
     let secs = started.elapsed().as_secs_f64();
-    println!(
-        "imported {records} records ({} bytes) into {} in {secs:.3} s ({:.0} records/s); len {}",
-        records * rs as u64,
-        target.file.display(),
-        records as f64 / secs.max(1e-9),
-        table.table().len()
-    );
+    super::report(
+        || {
+            format!(
+                "{}: {records} records were imported and committed",
+                target.file.display()
+            )
+        },
+        format_args!(
+            "imported {records} records ({} bytes) into {} in {secs:.3} s ({:.0} records/s); len {}",
+            records * rs as u64,
+            target.file.display(),
+            records as f64 / secs.max(1e-9),
+            table.table().len()
+        ),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -44,11 +44,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if args.json {
         let object: serde_json::Map<_, _> =
             facts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        println!("{}", serde_json::Value::Object(object));
+        outln!("{}", serde_json::Value::Object(object));
     } else {
         for (k, v) in &facts {
             let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-            println!("{k:<15} {v}");
+            outln!("{k:<15} {v}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -4,6 +4,39 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// `print!` that returns an error naming stdout (from the enclosing function, with `?`)
+/// where `print!` would panic: stdout on a full disk, or `> /dev/full`.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        write!(stdout, $($arg)*)
+            .and_then(|()| stdout.flush())
+            .map_err(|e| anyhow::Error::from(e).context("cannot write to stdout"))?
+    }};
+}
+
+/// `println!` that returns an error instead of panicking, as [`out!`] does.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        out!("{}\n", format_args!($($arg)*))
+    };
+}
+
+/// Prints `line`, the report of a change already committed. If stdout cannot take it,
+/// the error says that the change was made (`done`), so that nobody repeats it.
+fn report(done: impl FnOnce() -> String, line: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| {
+            anyhow::Error::from(e)
+                .context("cannot write to stdout")
+                .context(done())
+        })
+}
+
 mod bench;
 mod create;
 mod export;

@@ -24,6 +24,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .with_context(|| format!("{}: new record", args.target.file.display()))?;
     let i = table.append(&rec)?;
     table.flush()?;
-    println!("{i}");
+    let file = args.target.file.display();
+    super::report(
+        || format!("{file}: record {i} was appended and committed"),
+        format_args!("{i}"),
+    )?;
     Ok(ExitCode::SUCCESS)
 }

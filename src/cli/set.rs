@@ -78,6 +78,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     schema
         .write_json(&rec, &mut line)
         .with_context(|| format!("{file}: record {i}"))?;
-    println!("{line}");
+    super::report(
+        || format!("{file}: record {i} was changed and committed"),
+        format_args!("{line}"),
+    )?;
     Ok(ExitCode::SUCCESS)
 }

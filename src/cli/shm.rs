@@ -80,7 +80,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Create { name, size, mode } => {
             let region = RegionOptions::new().mode(mode).create(&name, size)?;
-            println!("created {} ({size} bytes, mode {mode:o})", region.name());
+            outln!("created {} ({size} bytes, mode {mode:o})", region.name());
         }
         Command::Write { name, text, offset } => {
             let mut region = Region::open(&name)?;
@@ -107,19 +107,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
             if hex {
                 for (i, line) in bytes.chunks(16).enumerate() {
                     let cells: Vec<String> = line.iter().map(|b| format!("{b:02x}")).collect();
-                    println!("{:08x}  {}", i * 16, cells.join(" "));
+                    outln!("{:08x}  {}", i * 16, cells.join(" "));
                 }
             } else {
                 let text = bytes.split(|&b| b == 0).next().unwrap_or(bytes);
-                println!("{}", String::from_utf8_lossy(text));
+                outln!("{}", String::from_utf8_lossy(text));
             }
         }
         Command::Rm { name } => Region::remove(&name)?,
         Command::Ls => {
             let regions = shm::list()?;
-            println!("{:<40} {:>12} {:>8} {:>5}", "NAME", "SIZE", "OWNER", "MODE");
+            outln!("{:<40} {:>12} {:>8} {:>5}", "NAME", "SIZE", "OWNER", "MODE");
             for r in regions {
-                println!("{:<40} {:>12} {:>8} {:>5o}", r.name, r.size, r.uid, r.mode);
+                outln!("{:<40} {:>12} {:>8} {:>5o}", r.name, r.size, r.uid, r.mode);
             }
         }
     }

@@ -26,7 +26,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     match table.verify() {
         Ok(()) => {
-            println!("{file}: ok ({} records)", table.len());
+            outln!("{file}: ok ({} records)", table.len());
             Ok(ExitCode::SUCCESS)
         }
         Err(Error::VerifyFailed { problems, .. }) => {

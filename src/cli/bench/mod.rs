@@ -108,15 +108,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let targets = report::targets(&results);
     let ids: Vec<(String, String)> = cases.iter().map(|c| (c.id(), c.describe())).collect();
     let machine = os::machine();
-    println!(
+    outln!(
         "fixrec bench: {records} records of {} bytes, {} warm-up + {} measured runs each; {}",
         workloads::RECORD,
         config.warmup,
         config.repeats,
         machine.summary()
     );
-    println!("files: {}", harness::files_note(config.fill));
-    print!("{}", report::tables(&results, &ids, &targets));
+    outln!("files: {}", harness::files_note(config.fill));
+    out!("{}", report::tables(&results, &ids, &targets));
 
     if let Some(path) = &args.json {
         let doc = serde_json::json!({
