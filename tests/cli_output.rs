@@ -542,6 +542,24 @@ fn stdout_on_a_full_disk_is_an_error_that_says_what_was_done() {
             "{args:?}"
         );
     }
+    // Stderr on a full disk too: the exit status still tells, and nothing panics.
+    for args in [
+        &["get", "m.fxr", "99"][..],
+        &["verify", "m.fxr", "--raw", "--schema", "a:bool"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_fixrec"))
+            .args(args)
+            .current_dir(d)
+            .stderr(
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .unwrap(),
+            )
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+    }
     let got = text(&ok(d, &["get", "m.fxr", "0", "10", "11"]));
     assert!(
         got.contains("\"name\":\"changed\"")

@@ -23,6 +23,15 @@ macro_rules! outln {
     };
 }
 
+/// `eprintln!` that does not panic when stderr cannot be written (`2> /dev/full`):
+/// there is nowhere left to report that, and the exit status still tells.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// Prints `line`, the report of a change already committed. If stdout cannot take it,
 /// the error says that the change was made (`done`), so that nobody repeats it.
 fn report(done: impl FnOnce() -> String, line: std::fmt::Arguments<'_>) -> anyhow::Result<()> {
@@ -96,7 +105,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", message(&e));
+            errln!("error: {}", message(&e));
             ExitCode::FAILURE
         }
     }

@@ -22,7 +22,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let table = args.target.open(Mode::Read)?;
     let file = args.target.file.display();
     for note in table.notes()? {
-        eprintln!("warning: {file}: {note}");
+        errln!("warning: {file}: {note}");
     }
     match table.verify() {
         Ok(()) => {
@@ -31,7 +31,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         Err(Error::VerifyFailed { problems, .. }) => {
             for p in &problems {
-                eprintln!("error: {file}: {p}");
+                errln!("error: {file}: {p}");
             }
             Ok(ExitCode::FAILURE)
         }
