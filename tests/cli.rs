@@ -1231,3 +1231,53 @@ fn create_makes_a_raw_shared_memory_region_that_record_commands_use() {
         "{info}"
     );
 }
+
+/// `import shm:NAME --create` makes a shared store and fills it; a later import that
+/// fails after growing the store commits nothing (len, capacity, generation and the
+/// region's size as before); a raw region cannot be made by import (it needs a size).
+#[test]
+fn import_creates_a_shared_store_and_a_failed_one_commits_nothing() {
+    struct Remove(String);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = fixrec::shm::Region::remove(&self.0);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let name = format!("fixrec-cli-import-{}", std::process::id());
+    let _cleanup = Remove(name.clone());
+    let target = format!("shm:{name}");
+    std::fs::write(d.join("a.csv"), "id,name\n1,Guo Jing\n2,황용\n").unwrap();
+    let out = ok(
+        d,
+        &["import", &target, "a.csv", "--create", "--schema", MEMBER],
+    );
+    assert!(out.contains("imported 2 records"), "{out}");
+    assert_eq!(
+        ok(d, &["get", &target, "1"]),
+        "{\"id\":\"2\",\"name\":\"황용\"}\n"
+    );
+    let info = info_json(d, &[&target]);
+
+    let mut csv = String::from("id,name\n");
+    for i in 0..5000 {
+        csv.push_str(&format!("{i},name {i}\n"));
+    }
+    csv.push_str("5000,\"unclosed\n");
+    std::fs::write(d.join("grow.csv"), &csv).unwrap();
+    let err = fails(d, &["import", &target, "grow.csv"]);
+    assert!(err.contains("a quote opened on line 5002"), "{err}");
+    assert_eq!(info_json(d, &[&target]), info, "no commit, no growth");
+    assert_eq!(ok(d, &["export", &target]), "id,name\n1,Guo Jing\n2,황용\n");
+
+    let raw = format!("shm:{name}-raw");
+    let err = fails(
+        d,
+        &[
+            "import", &raw, "a.csv", "--create", "--raw", "--schema", MEMBER,
+        ],
+    );
+    assert!(err.contains("needs --capacity N"), "{err}");
+    assert!(!std::path::Path::new(&format!("/dev/shm/{name}-raw")).exists());
+}

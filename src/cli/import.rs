@@ -145,13 +145,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let target = &args.target;
     let created = args.create && !target.exists();
     let mut table = if created {
-        Writer::Table(target.create(None)?)
+        target.create_writer(None)?
     } else {
         target.open_writer()?
     };
     let schema = Target::schema_of(table.table())?;
     let started = Instant::now();
-    let old_len = table.table().len();
     let total: u64 = args
         .inputs
         .iter()
@@ -205,7 +204,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         // Nothing of this import was committed: roll len and capacity back so that
         // closing the handle commits nothing either, and remove a file this command
         // created.
-        table.roll_back(old_len);
+        table.roll_back();
         drop(table);
         if created {
             target.remove();

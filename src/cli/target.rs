@@ -173,7 +173,12 @@ impl Target {
                 return Ok(fixrec::shm::open_table(name, false)?);
             }
             // A raw region holds exactly --capacity zeroed records.
-            let records = capacity.context("creating a raw region needs --capacity N (records)")?;
+            let records = capacity.with_context(|| {
+                format!(
+                    "creating a raw region needs --capacity N (records): \
+                     fixrec create shm:{name} --raw --schema S --capacity N"
+                )
+            })?;
             let size = records
                 .checked_mul(schema.record_size())
                 .and_then(|s| usize::try_from(s).ok())
@@ -195,6 +200,21 @@ impl Target {
             options = options.capacity(n);
         }
         Ok(Table::create(&self.file, schema, &options)?)
+    }
+
+    /// Creates the target, as [`create`](Target::create) does, and opens it as its
+    /// writer (for `shm:NAME`, the shared store's writer).
+    pub fn create_writer(&self, capacity: Option<u64>) -> Result<Writer> {
+        match self.region() {
+            Some(name) if !self.raw => {
+                let schema = self
+                    .given_schema()?
+                    .context("creating a store needs --schema")?;
+                let capacity = capacity.unwrap_or_else(|| (65536 / schema.record_size()).max(1));
+                Ok(Writer::Shared(SharedTable::create(name, schema, capacity)?))
+            }
+            _ => Ok(Writer::Table(self.create(capacity)?)),
+        }
     }
 
     /// The schema of an opened table (a raw table always has the one from --schema).
@@ -255,15 +275,17 @@ impl Writer {
         })
     }
 
-    /// Gives up uncommitted appends (back to len `old_len`) and the room grown for them,
-    /// so that closing commits nothing. Best effort: a file that cannot shrink keeps
-    /// room that no commit counts.
-    pub fn roll_back(&mut self, old_len: usize) {
+    /// Gives up uncommitted appends and the room grown for them, so that closing
+    /// commits nothing. Best effort: a file that cannot shrink keeps room that no commit
+    /// counts.
+    pub fn roll_back(&mut self) {
         match self {
             Writer::Table(t) => {
                 let _ = t.roll_back_appends();
             }
-            Writer::Shared(s) => s.truncate(old_len),
+            Writer::Shared(s) => {
+                let _ = s.roll_back_appends();
+            }
         }
     }
 

@@ -371,6 +371,17 @@ impl SharedTable {
     pub fn flush(&mut self) -> Result<()> {
         self.store.flush()
     }
+
+    /// Gives up what a failed bulk load appended, and the room grown for it, as
+    /// [`Table::roll_back_appends`] does: readers never saw those records, and closing
+    /// commits nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`Table::roll_back_appends`].
+    pub fn roll_back_appends(&mut self) -> Result<()> {
+        self.store.table.roll_back_appends()
+    }
 }
 
 impl<R: Pod, A: Access> SharedStore<R, A> {
