@@ -822,6 +822,20 @@ impl Table {
             return Ok(());
         }
         self.write_staged()?;
+        if let Format::Native { .. } = self.format {
+            // Another program may have cut the file under us (a writer's pwrites past the
+            // cut would bring the size back, with zeros before them): refuse to commit
+            // records that are no longer all there.
+            let needed = (self.data_offset + self.capacity * self.rs) as u64;
+            let file_size = self.backing.size()?;
+            if file_size < needed {
+                return Err(Error::DataPastEnd {
+                    path: self.path().into(),
+                    needed,
+                    file_size,
+                });
+            }
+        }
         // The data sync (an fdatasync of its range) also makes a grown file's size
         // durable before a meta slot refers to it. An empty range would skip the msync,
         // so a store that grew while empty syncs one byte (tests/power_loss.rs).

@@ -1281,3 +1281,144 @@ fn import_creates_a_shared_store_and_a_failed_one_commits_nothing() {
     assert!(err.contains("needs --capacity N"), "{err}");
     assert!(!std::path::Path::new(&format!("/dev/shm/{name}-raw")).exists());
 }
+
+/// A bad row's line is counted as an editor counts it, whatever the line ends (`\n`,
+/// `\r\n`, a lone `\r`) and with blank lines before it, which the csv parser skips.
+#[test]
+fn csv_errors_give_the_line_an_editor_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &["create", "m.fxr", "--schema", "id:str[16],name:str[16]"],
+    );
+    let long = "0123456789abcdefghij";
+    for (csv, line) in [
+        ("id,name\r\n1,a\r\n2,b,c\r\n".to_string(), 3),
+        ("id,name\r\n1,a\r\n3,c\r\n4,d\r\n5,e,f\r\n".into(), 5),
+        ("id,name\n1,a\n\n\n5,e,f\n".into(), 5),
+        (format!("id,name\r1,a\r2,{long}\r3,c\r"), 3),
+        (format!("id,name\n1,a\n\n2,{long}\n"), 4),
+        (
+            format!("id,name\r\n\r\n1,\"two\r\nlines\"\r\n\r\n2,{long}\r\n"),
+            6,
+        ),
+    ] {
+        std::fs::write(d.join("bad.csv"), &csv).unwrap();
+        let err = fails(d, &["import", "m.fxr", "bad.csv"]);
+        assert!(
+            err.starts_with(&format!("error: bad.csv: line {line}: ")),
+            "{csv:?}: {err}"
+        );
+    }
+    std::fs::write(d.join("open.csv"), "id,name\r1,a\r\r2,\"x\ry\r").unwrap();
+    let err = fails(d, &["import", "m.fxr", "open.csv"]);
+    assert!(
+        err.contains("a quote opened on line 4 is never closed"),
+        "{err}"
+    );
+    assert_eq!(info_json(d, &["m.fxr"])["len"], 0);
+}
+
+/// Runs fixrec with `input` on its stdin.
+fn piped(dir: &Path, args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fixrec"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    out
+}
+
+/// An INPUT that is a pipe (no size, cannot be read twice) imports as a file does, in
+/// every format, with the same checks: a raw input that is not whole records is refused,
+/// not taken as empty.
+#[test]
+fn import_reads_a_pipe_as_it_reads_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let jinyong = std::fs::read(data("jinyong.dat")).unwrap();
+    let raw = ["--raw", "--schema", MEMBER];
+    let out = piped(
+        d,
+        &[
+            &[
+                "import",
+                "j.dat",
+                "/dev/stdin",
+                "--format",
+                "raw",
+                "--create",
+            ][..],
+            &raw,
+        ]
+        .concat(),
+        &jinyong,
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(std::fs::read(d.join("j.dat")).unwrap(), jinyong);
+    let out = piped(
+        d,
+        &[
+            &["import", "j.dat", "/dev/stdin", "--format", "raw"][..],
+            &raw,
+        ]
+        .concat(),
+        &jinyong[..800],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(
+            "/dev/stdin: raw input of 800 bytes is not a whole number of 512-byte records"
+        ),
+        "{out:?}"
+    );
+    assert_eq!(std::fs::read(d.join("j.dat")).unwrap(), jinyong);
+
+    let members = std::fs::read(data("members.csv")).unwrap();
+    let out = piped(
+        d,
+        &[
+            "import",
+            "m.fxr",
+            "/dev/stdin",
+            "--create",
+            "--schema",
+            MEMBER,
+        ],
+        &members,
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(ok(d, &["export", "m.fxr"]).as_bytes(), members);
+    let out = piped(
+        d,
+        &["import", "m.fxr", "/dev/stdin"],
+        b"id,name\n1,a\n\n2,\"open\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: /dev/stdin: a quote opened on line 4 is never closed (the field runs to the end of the file)\n"
+    );
+    let out = piped(
+        d,
+        &["import", "m.fxr", "/dev/stdin", "--format", "jsonl"],
+        "\u{feff}{\"id\":\"x\",\"name\":\"BOM first\"}\n".as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "a byte-order mark is skipped: {out:?}"
+    );
+    assert_eq!(info_json(d, &["m.fxr"])["len"], 3001);
+    let err = fails(d, &["import", "m.fxr", "."]);
+    assert!(err.contains(".: cannot open input: a directory"), "{err}");
+}

@@ -532,6 +532,38 @@ fn flush_async_starts_write_back() {
     assert_eq!(reader.len(), 0, "flush_async does not commit");
 }
 
+/// Another program cutting the file under a writer: the next commit is refused (its
+/// records are no longer all there), and the file keeps its last good commit.
+#[test]
+fn a_commit_after_another_program_cut_the_file_is_refused() {
+    let d = dir();
+    let path = d.path().join("m.fxr");
+    let mut w: Store<Member> = StoreOptions::new().capacity(1000).create(&path).unwrap();
+    for i in 0..500 {
+        w.push(nth(i)).unwrap();
+    }
+    w.flush().unwrap();
+    let data_offset = w.table().data_offset() as u64;
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(data_offset + 100 * 512)
+        .unwrap();
+    w.push(nth(500)).unwrap(); // written with pwrite, past the cut: no SIGBUS
+    let e = w.flush().unwrap_err();
+    assert!(
+        matches!(e, Error::DataPastEnd { needed, .. } if needed == data_offset + 1000 * 512),
+        "{e}"
+    );
+    assert!(msg(&e).contains("was it truncated?"), "{e}");
+    drop(w);
+    // The header still says 500 records, which the cut file no longer holds: opening
+    // refuses it with the same error rather than mapping past the end.
+    let e = Store::<Member>::open_read_only(&path).unwrap_err();
+    assert!(matches!(e, Error::DataPastEnd { .. }), "{e}");
+}
+
 #[test]
 fn flush_commits_and_a_reader_sees_only_committed_records() {
     let d = dir();

@@ -13,7 +13,7 @@ use fixrec::schema::Columns;
 use fixrec::{FieldType, Schema};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal, Read, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Cursor, IsTerminal, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -259,8 +259,84 @@ fn progress_bar(total: u64) -> ProgressBar {
     bar
 }
 
-fn open_input(input: &Path) -> Result<File> {
-    File::open(input).with_context(|| format!("{}: cannot open input", input.display()))
+/// An input opened for reading: a regular file, or the bytes of anything else (a pipe:
+/// `/dev/stdin`, `<(...)`, a FIFO) read whole into memory first, since a pipe has no
+/// size and cannot be read twice, and a bad row's line number and the last row's quote
+/// check read the input again.
+enum Source {
+    File(File),
+    Bytes(Cursor<Vec<u8>>),
+}
+
+impl Source {
+    /// Opens `input`; returns it and its size in bytes.
+    fn open(input: &Path) -> Result<(Source, u64)> {
+        let mut file =
+            File::open(input).with_context(|| format!("{}: cannot open input", input.display()))?;
+        let meta = file
+            .metadata()
+            .with_context(|| format!("{}: cannot open input", input.display()))?;
+        if meta.is_file() {
+            return Ok((Source::File(file), meta.len()));
+        }
+        if meta.is_dir() {
+            bail!("{}: cannot open input: a directory", input.display());
+        }
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .with_context(|| format!("{}: read", input.display()))?;
+        let size = bytes.len() as u64;
+        Ok((Source::Bytes(Cursor::new(bytes)), size))
+    }
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Source::File(f) => f.read(buf),
+            Source::Bytes(b) => b.read(buf),
+        }
+    }
+}
+
+impl Seek for Source {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        match self {
+            Source::File(f) => f.seek(pos),
+            Source::Bytes(b) => b.seek(pos),
+        }
+    }
+}
+
+/// The line (from 1) of the row that starts at byte `at` of `src`, or of the byte there.
+/// A line ends at `\n`, `\r\n` or a `\r` alone, as the csv parser's rows do (its own
+/// count misses lone `\r`s); blank lines at `at`, which the parser skips before a row,
+/// are counted too.
+fn line_of(src: &mut Source, input: &Path, at: u64) -> Result<u64> {
+    let read = |e| anyhow::Error::from(e).context(format!("{}: read", input.display()));
+    src.seek(SeekFrom::Start(0)).map_err(read)?;
+    let (mut line, mut after_cr) = (1u64, false);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut pos = 0u64;
+    loop {
+        let n = src.read(&mut buf).map_err(read)?;
+        if n == 0 {
+            break;
+        }
+        for &b in &buf[..n] {
+            if pos >= at && b != b'\n' && b != b'\r' {
+                return Ok(line + u64::from(after_cr));
+            }
+            // A `\n`, or whatever follows a `\r` (`\r\n` is one line end, counted at
+            // its `\n`), starts a line.
+            if b == b'\n' || after_cr {
+                line += 1;
+            }
+            after_cr = b == b'\r';
+            pos += 1;
+        }
+    }
+    Ok(line + u64::from(after_cr))
 }
 
 fn import_csv(
@@ -270,13 +346,15 @@ fn import_csv(
     progress: &ProgressBar,
     base: u64,
 ) -> Result<()> {
-    let file = open_input(input)?;
-    let size = file.metadata().map_or(0, |m| m.len());
+    let (src, size) = Source::open(input)?;
     let at = |line: u64| format!("{}: line {line}", input.display());
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
-        .from_reader(BufReader::with_capacity(1 << 16, file));
-    let headers = rdr.byte_headers().map_err(|e| csv_error(input, e))?.clone();
+        .from_reader(BufReader::with_capacity(1 << 16, src));
+    let headers = match rdr.byte_headers() {
+        Ok(h) => h.clone(),
+        Err(e) => return Err(csv_error(input, rdr.get_mut().get_mut(), e)),
+    };
     if headers.is_empty() && size == 0 {
         return Ok(());
     }
@@ -287,24 +365,27 @@ fn import_csv(
         match rdr.read_byte_record(&mut row) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => return Err(csv_error(input, e)),
+            Err(e) => return Err(csv_error(input, rdr.get_mut().get_mut(), e)),
         }
-        let line = row.position().map_or(0, |p| p.line());
+        let start = row.position().map_or(0, |p| p.byte());
         if rdr.position().byte() >= size {
             // The last row: the csv parser lets a quote left open run to the end of
-            // the file, so check that it was closed.
-            let start = row.position().map_or(0, |p| p.byte());
-            if let Some(quote_line) = unclosed_quote(input, start, line)? {
+            // the file, so check that it was closed. (It has read the whole input: the
+            // source is read again from the row's start, and is left at its end.)
+            let src = rdr.get_mut().get_mut();
+            if let Some(quote) = unclosed_quote(src, input, start)? {
                 bail!(
-                    "{}: a quote opened on line {quote_line} is never closed (the field runs to the end of the file)",
-                    input.display()
+                    "{}: a quote opened on line {} is never closed (the field runs to the end of the file)",
+                    input.display(),
+                    line_of(src, input, quote)?
                 );
             }
         }
         let rec = out.slot()?;
-        columns
-            .fill(schema, row.iter(), rec)
-            .with_context(|| at(line))?;
+        if let Err(e) = columns.fill(schema, row.iter(), rec) {
+            let line = line_of(rdr.get_mut().get_mut(), input, start)?;
+            return Err(anyhow::Error::from(e).context(at(line)));
+        }
         since_tick += 1;
         if since_tick == 4096 {
             since_tick = 0;
@@ -314,26 +395,27 @@ fn import_csv(
     Ok(())
 }
 
-fn csv_error(input: &Path, e: csv::Error) -> anyhow::Error {
-    match (e.position(), e.kind()) {
-        (
-            Some(pos),
-            csv::ErrorKind::UnequalLengths {
-                expected_len, len, ..
-            },
-        ) => anyhow!(
-            "{}: line {}: the row has {len} fields but the header has {expected_len}",
+/// A csv error, with the line of its row counted from the input (`src`).
+fn csv_error(input: &Path, src: &mut Source, e: csv::Error) -> anyhow::Error {
+    let line = match e.position().map(|pos| line_of(src, input, pos.byte())) {
+        Some(Ok(line)) => line,
+        Some(Err(read)) => return read,
+        None => return anyhow!("{}: {e}", input.display()),
+    };
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => anyhow!(
+            "{}: line {line}: the row has {len} fields but the header has {expected_len}",
             input.display(),
-            pos.line()
         ),
-        (Some(pos), _) => anyhow!("{}: line {}: {e}", input.display(), pos.line()),
-        (None, _) => anyhow!("{}: {e}", input.display()),
+        _ => anyhow!("{}: line {line}: {e}", input.display()),
     }
 }
 
-/// Scans the last row (from byte `start`, on line `line`) the way the csv parser does
-/// and returns the line of a quote that is still open at the end of the file.
-fn unclosed_quote(input: &Path, start: u64, line: u64) -> Result<Option<u64>> {
+/// Scans the last row (from byte `start`) the way the csv parser does and returns the
+/// byte offset of a quote that is still open at the end of the input.
+fn unclosed_quote(src: &mut Source, input: &Path, start: u64) -> Result<Option<u64>> {
     #[derive(PartialEq)]
     enum S {
         FieldStart,
@@ -341,34 +423,29 @@ fn unclosed_quote(input: &Path, start: u64, line: u64) -> Result<Option<u64>> {
         Quoted,
         QuoteInQuoted,
     }
-    let mut file = open_input(input)?;
-    file.seek(SeekFrom::Start(start))
-        .with_context(|| format!("{}: seek", input.display()))?;
+    let read = |e| anyhow::Error::from(e).context(format!("{}: read", input.display()));
+    src.seek(SeekFrom::Start(start)).map_err(read)?;
     let mut state = S::FieldStart;
-    let (mut line, mut opened) = (line, line);
+    let (mut at, mut opened) = (start, start);
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = file
-            .read(&mut buf)
-            .with_context(|| format!("{}: read", input.display()))?;
+        let n = src.read(&mut buf).map_err(read)?;
         if n == 0 {
             break;
         }
         for &b in &buf[..n] {
-            if b == b'\n' {
-                line += 1;
-            }
             state = match (state, b) {
                 (S::Quoted, b'"') => S::QuoteInQuoted,
                 (S::Quoted, _) => S::Quoted,
                 (S::QuoteInQuoted, b'"') => S::Quoted,
                 (S::FieldStart, b'"') => {
-                    opened = line;
+                    opened = at;
                     S::Quoted
                 }
                 (_, b',' | b'\n' | b'\r') => S::FieldStart,
                 _ => S::Unquoted,
             };
+            at += 1;
         }
     }
     Ok((state == S::Quoted).then_some(opened))
@@ -381,7 +458,7 @@ fn import_jsonl(
     progress: &ProgressBar,
     base: u64,
 ) -> Result<()> {
-    let mut rdr = BufReader::with_capacity(1 << 16, open_input(input)?);
+    let mut rdr = BufReader::with_capacity(1 << 16, Source::open(input)?.0);
     let mut line = Vec::new();
     let (mut n, mut read) = (0u64, 0u64);
     loop {
@@ -394,6 +471,9 @@ fn import_jsonl(
         }
         n += 1;
         read += got as u64;
+        if n == 1 && line.starts_with(b"\xEF\xBB\xBF") {
+            line.drain(..3); // a UTF-8 byte-order mark, as the CSV reader skips it too
+        }
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
@@ -414,9 +494,8 @@ fn import_raw(
     progress: &ProgressBar,
     base: u64,
 ) -> Result<()> {
-    let file = open_input(input)?;
-    let size = file.metadata().map_or(0, |m| m.len());
-    let mut file = BufReader::with_capacity(1 << 20, file);
+    let (src, size) = Source::open(input)?;
+    let mut file = BufReader::with_capacity(1 << 20, src);
     let rs = out.rs as u64;
     if size % rs != 0 {
         bail!(
