@@ -799,7 +799,7 @@ fn a_file_that_is_not_a_regular_file_is_refused() {
 fn options_that_do_not_apply_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let err = fails(
+    let out = fixrec(
         d,
         &[
             "create",
@@ -811,9 +811,10 @@ fn options_that_do_not_apply_are_refused() {
             "2",
         ],
     );
+    assert_eq!(out.status.code(), Some(2), "a usage error: {out:?}");
     assert!(
-        err.contains("--capacity does not apply to a headerless file"),
-        "{err}"
+        text(&out.stderr).contains("--capacity does not apply to a headerless file"),
+        "{out:?}"
     );
     assert!(!d.join("x.bin").exists());
     let out = fixrec(d, &["create", "y.fxr", "--layout", "packed"]);
@@ -1203,8 +1204,12 @@ fn create_makes_a_raw_shared_memory_region_that_record_commands_use() {
     // It exists now, and a region with a header is the library's to make.
     let err = fails(d, &with(&["create", &target, "--capacity", "2"], &schema));
     assert!(err.contains("already exists"), "{err}");
-    let err = fails(d, &with(&["create", &format!("{target}-n")], &schema));
-    assert!(err.contains("--capacity"), "{err}");
+    let out = fixrec(d, &with(&["create", &format!("{target}-n")], &schema));
+    assert_eq!(out.status.code(), Some(2), "a usage error: {out:?}");
+    assert!(
+        text(&out.stderr).contains("'--capacity <N>' is required"),
+        "{out:?}"
+    );
     // Without --raw: a shared store, with a header and a sequence lock.
     let shared = format!("{name}-h");
     let _cleanup_shared = Remove(shared.clone());

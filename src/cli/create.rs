@@ -29,6 +29,26 @@ pub fn run(args: Args) -> Result<ExitCode> {
         )
         .exit();
     }
+    // A raw region is exactly --capacity records, a raw file exactly len records.
+    let region = args
+        .target
+        .file
+        .to_str()
+        .is_some_and(|f| f.starts_with("shm:"));
+    if args.target.raw && region && args.capacity.is_none() {
+        clap::Error::raw(
+            clap::error::ErrorKind::MissingRequiredArgument,
+            "the argument '--capacity <N>' is required to create a raw shm: region (its size, in records)\n",
+        )
+        .exit();
+    }
+    if args.target.raw && !region && args.capacity.is_some() {
+        clap::Error::raw(
+            clap::error::ErrorKind::ArgumentConflict,
+            "--capacity does not apply to a headerless file, which is always exactly len records long (it applies to fixrec files and to shm: regions)\n",
+        )
+        .exit();
+    }
     let table = args.target.create(args.capacity)?;
     let schema = Target::schema_of(&table)?;
     super::report(
