@@ -74,6 +74,20 @@ struct Out {
     records: u64,
 }
 
+/// Grows `buf` to `len` zeroed bytes, or says that the records do not fit in memory.
+fn hold(buf: &mut Vec<u8>, len: usize) -> Result<()> {
+    if len > buf.len() {
+        buf.try_reserve_exact(len - buf.len()).map_err(|_| {
+            anyhow!(
+                "cannot hold {len} bytes of records in memory: an import into a headerless \
+                 file converts every row before it appends any"
+            )
+        })?;
+        buf.resize(len, 0);
+    }
+    Ok(())
+}
+
 /// Records per chunk when streaming into a fixrec file (about 1 MiB).
 fn chunk_records(rs: usize) -> usize {
     (1 << 20) / rs.max(1) + 1
@@ -93,7 +107,7 @@ impl Out {
             match self.sink {
                 Sink::Hold => {
                     let grown = (self.buf.len() * 2).max(rs * 64);
-                    self.buf.resize(grown, 0);
+                    hold(&mut self.buf, grown)?;
                 }
                 Sink::Chunks { .. } => self.send()?,
             }
@@ -167,7 +181,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         records: 0,
     };
     let imported = if table.table().is_raw() {
-        convert_all(&args, &schema, &mut out, &progress)
+        // Raw input is as long as the records it holds: room for all of them at once
+        // (doubling as rows come would need up to twice that).
+        let room = if args.format == Format::Raw { total } else { 0 };
+        usize::try_from(room)
+            .map_err(|_| anyhow!("{room} bytes of input do not fit in memory"))
+            .and_then(|room| hold(&mut out.buf, room))
+            .and_then(|()| convert_all(&args, &schema, &mut out, &progress))
             .and_then(|()| table.append(&out.buf[..out.n * rs]))
             .map(drop)
     } else {
