@@ -1,6 +1,6 @@
 //! `fixrec push`: append one record.
 
-use super::set::{Assignment, apply, parse_assignment};
+use super::set::{Assignment, apply, assignment_parser};
 use super::target::Target;
 use anyhow::{Context, Result};
 use std::process::ExitCode;
@@ -12,7 +12,7 @@ pub struct Args {
     #[command(flatten)]
     target: Target,
     /// Field values; fields not given are zero (empty text).
-    #[arg(value_name = "FIELD=VALUE", value_parser = parse_assignment)]
+    #[arg(value_name = "FIELD=VALUE", value_parser = assignment_parser())]
     assignments: Vec<Assignment>,
 }
 

@@ -3,24 +3,62 @@
 use super::target::Target;
 use anyhow::{Context, Result, bail};
 use fixrec::{Error, Schema};
+use std::ffi::OsStr;
+use std::fmt::Write as _;
+use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
-/// One `field=value` argument.
+/// One `field=value` argument. The value is bytes, as the shell passed them: a value
+/// that is not UTF-8 reaches the field's text parser, whose error names the field and
+/// shows the bytes, rather than stopping clap with a message that names neither.
 #[derive(Clone, Debug)]
 pub struct Assignment {
     field: String,
-    value: String,
+    value: Vec<u8>,
 }
 
-/// Parses `field=value` (the value may itself hold `=`).
-pub fn parse_assignment(s: &str) -> Result<Assignment, String> {
-    match s.split_once('=') {
-        Some((field, value)) if !field.is_empty() => Ok(Assignment {
-            field: field.to_owned(),
-            value: value.to_owned(),
-        }),
-        _ => Err(format!("expected field=value, found {s:?}")),
+/// The clap parser of `field=value` arguments: any bytes after the first `=` (the value
+/// may itself hold `=`); the field name must be UTF-8 and not empty.
+pub fn assignment_parser() -> impl clap::builder::TypedValueParser<Value = Assignment> {
+    use clap::builder::{OsStringValueParser, TypedValueParser as _};
+    OsStringValueParser::new().try_map(|s| parse_assignment(&s))
+}
+
+/// Parses `field=value` (the value may itself hold `=`, and any bytes).
+fn parse_assignment(s: &OsStr) -> Result<Assignment, String> {
+    let bytes = s.as_bytes();
+    let Some(eq) = bytes.iter().position(|&b| b == b'=').filter(|&eq| eq > 0) else {
+        return Err(format!("expected field=value, found {}", quoted(bytes)));
+    };
+    let field = std::str::from_utf8(&bytes[..eq]).map_err(|_| {
+        format!(
+            "the field name {} is not valid UTF-8 (field names are letters, digits and _)",
+            quoted(&bytes[..eq])
+        )
+    })?;
+    Ok(Assignment {
+        field: field.to_owned(),
+        value: bytes[eq + 1..].to_vec(),
+    })
+}
+
+/// `bytes` quoted for a message: valid UTF-8 as it is, other bytes as `\xNN`, control
+/// characters, `"` and `\` escaped (as the schema shows values).
+fn quoted(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\'' => out.push(c),
+                _ => out.extend(c.escape_debug()),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
     }
+    out.push('"');
+    out
 }
 
 /// Applies the assignments to `record` (values as text: numbers in decimal, `bytes` in
@@ -30,15 +68,15 @@ pub fn apply(schema: &Schema, assignments: &[Assignment], record: &mut [u8]) -> 
         let field = schema.field_or_err(&a.field)?;
         if let Some(first) = assignments[..i].iter().find(|b| b.field == a.field) {
             bail!(
-                "field `{}` is given twice ({}={:?} and {}={:?}); give each field once",
+                "field `{}` is given twice ({}={} and {}={}); give each field once",
                 a.field,
                 first.field,
-                first.value,
+                quoted(&first.value),
                 a.field,
-                a.value
+                quoted(&a.value)
             );
         }
-        field.set_text(a.value.as_bytes(), record)?;
+        field.set_text(&a.value, record)?;
     }
     Ok(())
 }
@@ -52,7 +90,7 @@ pub struct Args {
     /// The record's index (from 0).
     index: u64,
     /// New values.
-    #[arg(required = true, value_name = "FIELD=VALUE", value_parser = parse_assignment)]
+    #[arg(required = true, value_name = "FIELD=VALUE", value_parser = assignment_parser())]
     assignments: Vec<Assignment>,
 }
 

@@ -30,7 +30,8 @@ enum Command {
         /// Size in bytes.
         #[arg(long)]
         size: usize,
-        /// Permission bits in octal, from 600 to 777 (the umask does not apply).
+        /// Permission bits in octal, 600 to 777, including the owner's 600 (the umask does
+        /// not apply).
         #[arg(long, value_parser = parse_mode, default_value = "0600")]
         mode: u32,
     },
@@ -71,9 +72,20 @@ enum Command {
     Ls,
 }
 
+/// `--mode`: permission bits in octal (`0640`, `640` or `0o640`), at most 0o777, with the
+/// owner's read and write bits (the region is created for its owner to write). Anything
+/// else is a usage error here, before a region is made.
 fn parse_mode(s: &str) -> Result<u32, String> {
-    u32::from_str_radix(s.trim_start_matches("0o"), 8)
-        .map_err(|_| format!("{s:?} is not an octal mode such as 0640"))
+    let allowed = "give octal permission bits from 600 to 777 that include 600 \
+        (the owner reads and writes), such as 0640";
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return Err(format!("{s:?} is not an octal mode: {allowed}"));
+    }
+    match u32::from_str_radix(digits, 8) {
+        Ok(mode) if mode <= 0o777 && mode & 0o600 == 0o600 => Ok(mode),
+        _ => Err(format!("{s:?} is not an allowed mode: {allowed}")),
+    }
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
