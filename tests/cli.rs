@@ -2,6 +2,9 @@
 //! in temporary directories. Every command with its output checked; every bad input with
 //! exit code 1, a message naming where, and the store unchanged afterwards.
 
+mod common;
+
+use common::cli::{fails, fixrec, ok, text};
 use fixrec::{CChar, FixedStr, Store, record};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -34,46 +37,6 @@ fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("data")
         .join(name)
-}
-
-fn fixrec(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fixrec"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run fixrec")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Runs fixrec, expects success, returns stdout.
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = fixrec(dir, args);
-    assert!(
-        out.status.success(),
-        "fixrec {args:?} failed ({}):\n{}",
-        out.status,
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// Runs fixrec, expects exit code 1 and an `error: ` message, returns stderr.
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let out = fixrec(dir, args);
-    let err = text(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "fixrec {args:?}: expected exit 1, got {}\nstdout: {}\nstderr: {err}",
-        out.status,
-        text(&out.stdout)
-    );
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
 }
 
 fn info_json(dir: &Path, args: &[&str]) -> Value {

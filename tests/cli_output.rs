@@ -3,54 +3,18 @@
 //! (or absent) and never removes a device; a reader that goes away early (`| head -1`)
 //! ends every command by SIGPIPE, quietly, as it ends other Unix tools.
 
+mod common;
+
+use common::cli::{fails, fixrec, ok_bytes, text};
 use std::fs;
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Output, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 
 const MEMBER: &str = "id:str[256],name:str[256]";
-
-fn fixrec(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fixrec"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run fixrec")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Runs fixrec, expects success, returns stdout.
-fn ok(dir: &Path, args: &[&str]) -> Vec<u8> {
-    let out = fixrec(dir, args);
-    assert!(
-        out.status.success(),
-        "fixrec {args:?} failed ({}):\n{}",
-        out.status,
-        text(&out.stderr)
-    );
-    out.stdout
-}
-
-/// Runs fixrec, expects exit code 1 and an `error: ` message, returns stderr.
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let out = fixrec(dir, args);
-    let err = text(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "fixrec {args:?}: expected exit 1, got {}\nstderr: {err}",
-        out.status
-    );
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
 
 /// `m.fxr`: `rows` members whose records export to about 100 bytes of CSV each.
 fn members(dir: &Path, rows: usize) -> PathBuf {
@@ -61,7 +25,7 @@ fn members(dir: &Path, rows: usize) -> PathBuf {
         ));
     }
     fs::write(dir.join("m.csv"), csv).unwrap();
-    ok(
+    ok_bytes(
         dir,
         &["import", "m.fxr", "m.csv", "--create", "--schema", MEMBER],
     );
@@ -153,14 +117,14 @@ fn a_successful_export_replaces_the_file_keeping_its_mode_and_symlinks() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     members(d, 100);
-    let expected = ok(d, &["export", "m.fxr"]);
+    let expected = ok_bytes(d, &["export", "m.fxr"]);
     fs::write(
         d.join("out.csv"),
         "old content, longer than nothing\n".repeat(1000),
     )
     .unwrap();
     fs::set_permissions(d.join("out.csv"), fs::Permissions::from_mode(0o604)).unwrap();
-    assert_eq!(ok(d, &["export", "m.fxr", "-o", "out.csv"]), b"");
+    assert_eq!(ok_bytes(d, &["export", "m.fxr", "-o", "out.csv"]), b"");
     assert_eq!(fs::read(d.join("out.csv")).unwrap(), expected);
     let mode = fs::metadata(d.join("out.csv"))
         .unwrap()
@@ -168,11 +132,11 @@ fn a_successful_export_replaces_the_file_keeping_its_mode_and_symlinks() {
         .mode();
     assert_eq!(mode & 0o777, 0o604);
     // A new file.
-    ok(d, &["export", "m.fxr", "--format", "raw", "-o", "new.dat"]);
+    ok_bytes(d, &["export", "m.fxr", "--format", "raw", "-o", "new.dat"]);
     assert_eq!(fs::metadata(d.join("new.dat")).unwrap().len(), 100 * 512);
     // Through a symlink: the file it names is replaced, the link stays a link.
     std::os::unix::fs::symlink("out.csv", d.join("link.csv")).unwrap();
-    ok(d, &["export", "m.fxr", "--range", "0..1", "-o", "link.csv"]);
+    ok_bytes(d, &["export", "m.fxr", "--range", "0..1", "-o", "link.csv"]);
     assert!(
         fs::symlink_metadata(d.join("link.csv"))
             .unwrap()
@@ -250,7 +214,7 @@ fn export_to_dev_null_keeps_dev_null() {
     members(d, 100);
     for format in ["csv", "jsonl", "raw"] {
         assert_eq!(
-            ok(
+            ok_bytes(
                 d,
                 &["export", "m.fxr", "--format", format, "-o", "/dev/null"]
             ),
@@ -322,7 +286,7 @@ fn a_fifo_is_written_in_place_and_kept() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     members(d, 3000);
-    let expected = ok(d, &["export", "m.fxr", "--format", "raw"]);
+    let expected = ok_bytes(d, &["export", "m.fxr", "--format", "raw"]);
     let fifo = d.join("fifo");
     let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     // SAFETY: a NUL-terminated path.
@@ -332,7 +296,7 @@ fn a_fifo_is_written_in_place_and_kept() {
         let fifo = fifo.clone();
         std::thread::spawn(move || fs::read(fifo).unwrap())
     };
-    ok(d, &["export", "m.fxr", "--format", "raw", "-o", "fifo"]);
+    ok_bytes(d, &["export", "m.fxr", "--format", "raw", "-o", "fifo"]);
     assert_eq!(reader.join().unwrap(), expected);
     assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
     // A reader that goes away early: fixrec ends by SIGPIPE, and the FIFO is kept.
@@ -442,7 +406,7 @@ fn a_reader_that_goes_away_ends_fixrec_by_sigpipe_quietly() {
             "{args:?}"
         );
     }
-    let out = ok(d, &["get", "m.fxr", "0", "20000"]);
+    let out = ok_bytes(d, &["get", "m.fxr", "0", "20000"]);
     let out = text(&out);
     assert!(
         out.contains("\"name\":\"changed\"") && out.contains("\"id\":\"new\""),
@@ -474,14 +438,14 @@ fn a_backwards_range_says_so() {
     );
     // Empty ranges are fine.
     assert_eq!(
-        ok(
+        ok_bytes(
             d,
             &["export", "m.fxr", "--format", "jsonl", "--range", "3..3"]
         ),
         b""
     );
     assert_eq!(
-        ok(
+        ok_bytes(
             d,
             &["export", "m.fxr", "--format", "jsonl", "--range", "10.."]
         ),
@@ -560,7 +524,7 @@ fn stdout_on_a_full_disk_is_an_error_that_says_what_was_done() {
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}");
     }
-    let got = text(&ok(d, &["get", "m.fxr", "0", "10", "11"]));
+    let got = text(&ok_bytes(d, &["get", "m.fxr", "0", "10", "11"]));
     assert!(
         got.contains("\"name\":\"changed\"")
             && got.contains("\"id\":\"P\"")

@@ -4,54 +4,14 @@
 //! wrong (a bad `--mode`, `--commit-k 0`, `set` without `field=value`) is a usage error
 //! (exit 2) before anything is done.
 
+mod common;
+
+use common::cli::{fails_with, ok};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::process::{Command, Output};
 
 const MEMBER: &str = "id:str[8],name:str[8]";
-
-fn fixrec<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fixrec"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run fixrec")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Runs fixrec, expects success, returns stdout.
-fn ok<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> String {
-    let out = fixrec(dir, args);
-    assert!(
-        out.status.success(),
-        "fixrec {:?} failed ({}):\n{}",
-        args.iter().map(AsRef::as_ref).collect::<Vec<_>>(),
-        out.status,
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// Runs fixrec, expects exit `code` and nothing on stdout, returns stderr.
-fn fails<S: AsRef<OsStr>>(dir: &Path, code: i32, args: &[S]) -> String {
-    let out = fixrec(dir, args);
-    let stderr = text(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "fixrec {:?}: expected exit {code}, got {}; stderr:\n{stderr}",
-        args.iter().map(AsRef::as_ref).collect::<Vec<_>>(),
-        out.status
-    );
-    assert!(out.stdout.is_empty(), "stdout: {}", text(&out.stdout));
-    assert!(stderr.starts_with("error: "), "stderr: {stderr}");
-    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
-    stderr
-}
 
 /// A command-line argument of any bytes, UTF-8 or not.
 fn arg(bytes: &[u8]) -> OsString {
@@ -90,7 +50,7 @@ fn set_with_a_value_that_is_not_utf8_names_the_field_and_the_value() {
         arg(b"id=2"),
         arg(b"name=K\xffim"),
     ];
-    let err = fails(dir.path(), 1, &args);
+    let err = fails_with(dir.path(), 1, &args);
     assert_eq!(
         err,
         "error: m.fxr: record 0: field `name`: value \"K\\xffim\": invalid UTF-8 at byte 1\n"
@@ -104,7 +64,7 @@ fn set_with_a_value_that_is_not_utf8_names_the_field_and_the_value() {
 fn push_with_a_value_that_is_not_utf8_names_the_field_and_the_value() {
     let dir = store();
     let args = [arg(b"push"), arg(b"m.fxr"), arg(b"id=\xfe\xff")];
-    let err = fails(dir.path(), 1, &args);
+    let err = fails_with(dir.path(), 1, &args);
     assert_eq!(
         err,
         "error: m.fxr: new record: field `id`: value \"\\xfe\\xff\": invalid UTF-8 at byte 0\n"
@@ -122,7 +82,7 @@ fn a_field_given_twice_shows_both_values_with_their_bytes() {
         arg(b"name=a"),
         arg(b"name=\xfe"),
     ];
-    let err = fails(dir.path(), 1, &args);
+    let err = fails_with(dir.path(), 1, &args);
     assert_eq!(
         err,
         "error: m.fxr: record 0: field `name` is given twice (name=\"a\" and name=\"\\xfe\"); \
@@ -168,7 +128,7 @@ fn an_argument_that_is_not_field_equals_value_is_a_usage_error() {
             vec![arg(b"set"), arg(b"m.fxr"), arg(b"0"), bad.clone()],
             vec![arg(b"push"), arg(b"m.fxr"), bad.clone()],
         ] {
-            let err = fails(dir.path(), 2, &command);
+            let err = fails_with(dir.path(), 2, &command);
             assert!(err.contains(says), "{command:?}: {err}");
             assert!(!err.contains("invalid UTF-8 was detected"), "{err}");
         }
@@ -205,7 +165,7 @@ fn every_bad_shm_mode_is_a_usage_error_and_creates_nothing() {
         "rw",
         "77777777777777777777",
     ] {
-        let err = fails(
+        let err = fails_with(
             dir.path(),
             2,
             &[
@@ -220,7 +180,7 @@ fn every_bad_shm_mode_is_a_usage_error_and_creates_nothing() {
         assert!(err.contains("--mode"), "--mode {mode:?}: {err}");
         assert!(err.contains("from 600 to 777"), "--mode {mode:?}: {err}");
         // No region was made.
-        let err = fails(dir.path(), 1, &["shm", "rm", &name]);
+        let err = fails_with(dir.path(), 1, &["shm", "rm", &name]);
         assert!(err.contains(&name), "{err}");
     }
 }
@@ -248,7 +208,7 @@ fn bench_commit_k_out_of_range_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     for k in ["0", "1,0", "100001", "-1", "x"] {
         // Should the check fail, the bench would run: keep it tiny and in the tempdir.
-        let err = fails(
+        let err = fails_with(
             dir.path(),
             2,
             &[

@@ -4,10 +4,11 @@
 //! U+FFFD; `Schema::from_json_line` names the field for every JSON error and refuses
 //! duplicate keys; and `set`/`push` refuse a field given twice.
 
+mod common;
+
+use common::cli::{fails, ok};
 use fixrec::{Error, FixedStr, Layout, Schema};
 use serde_json::json;
-use std::path::Path;
-use std::process::{Command, Output};
 
 fn schema(text: &str) -> Schema {
     Schema::parse(text, Layout::C).unwrap()
@@ -427,33 +428,6 @@ fn json_lines_otherwise_read_as_from_json_does() {
 }
 
 // ---- 6 and the CLI ----
-
-fn fixrec(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fixrec"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run fixrec")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = fixrec(dir, args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "fixrec {args:?}: {err}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Exit 1 with an `error: ` line and no panic; returns stderr.
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let out = fixrec(dir, args);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "fixrec {args:?}: {err}");
-    assert!(
-        err.starts_with("error: ") && !err.contains("panicked"),
-        "{err}"
-    );
-    err
-}
 
 #[test]
 fn set_and_push_refuse_a_field_given_twice() {

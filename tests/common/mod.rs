@@ -2,6 +2,8 @@
 //! itself. Each test file uses its own part of it.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use fixrec::record;
 
 /// SplitMix64: small, seedable, good enough to pick operations and mutations.

@@ -1,0 +1,70 @@
+//! Running the built `fixrec` binary, as a user runs it, for the command-line tests.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs fixrec with `args` in `dir`.
+pub fn fixrec<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fixrec"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run fixrec")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn shown<S: AsRef<OsStr>>(args: &[S]) -> Vec<&OsStr> {
+    args.iter().map(AsRef::as_ref).collect()
+}
+
+/// Runs fixrec, expects success, returns stdout.
+pub fn ok_bytes<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Vec<u8> {
+    let out = fixrec(dir, args);
+    assert!(
+        out.status.success(),
+        "fixrec {:?} failed ({}):\n{}",
+        shown(args),
+        out.status,
+        text(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Runs fixrec, expects success, returns stdout as text.
+pub fn ok<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> String {
+    text(&ok_bytes(dir, args))
+}
+
+/// Runs fixrec, expects exit `code`, nothing on stdout and an `error: ` message without a
+/// panic on stderr; returns stderr.
+pub fn fails_with<S: AsRef<OsStr>>(dir: &Path, code: i32, args: &[S]) -> String {
+    let out = fixrec(dir, args);
+    assert!(out.stdout.is_empty(), "stdout: {}", text(&out.stdout));
+    failed(&out, code, args)
+}
+
+/// Runs fixrec, expects it to fail (exit 1) with an `error: ` message without a panic;
+/// returns stderr. (A command that streams to stdout, like `export`, may have printed
+/// records before the one that failed.)
+pub fn fails<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> String {
+    failed(&fixrec(dir, args), 1, args)
+}
+
+fn failed<S: AsRef<OsStr>>(out: &Output, code: i32, args: &[S]) -> String {
+    let err = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "fixrec {:?}: expected exit {code}, got {}\nstdout: {}\nstderr: {err}",
+        shown(args),
+        out.status,
+        text(&out.stdout)
+    );
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
