@@ -1390,3 +1390,28 @@ fn import_reads_a_pipe_as_it_reads_a_file() {
     let err = fails(d, &["import", "m.fxr", "."]);
     assert!(err.contains(".: cannot open input: a directory"), "{err}");
 }
+
+/// `set` on a record whose other field is bad (a `str` with no NUL) fails before it
+/// writes: the file is unchanged, and the message names the bad field.
+#[test]
+fn set_changes_nothing_when_another_field_of_the_record_is_bad() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("t.raw"), b"wxyz\x00").unwrap();
+    let raw = ["--raw", "--schema", "t:str[4],n:bool", "--layout", "packed"];
+    let err = fails(d, &[&["set", "t.raw", "0", "n=true"][..], &raw].concat());
+    assert!(
+        err.contains("t.raw: record 0: field `t`: value \"wxyz\": not NUL-terminated"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(d.join("t.raw")).unwrap(), b"wxyz\x00");
+    // Setting the bad field itself mends the record.
+    assert_eq!(
+        ok(
+            d,
+            &[&["set", "t.raw", "0", "t=abc", "n=true"][..], &raw].concat()
+        ),
+        "{\"t\":\"abc\",\"n\":true}\n"
+    );
+    assert_eq!(std::fs::read(d.join("t.raw")).unwrap(), b"abc\x00\x01");
+}

@@ -107,15 +107,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
             len: len as u64,
         })
         .with_context(|| format!("{file}"))?;
-    // Build the new record aside, so that a bad value changes nothing.
+    // Build the new record aside, so that a bad value changes nothing, and print it as
+    // text before writing it: a field left bad (a `str` with no NUL, a `bool` byte of 2)
+    // also stops the command before anything changes.
     let mut rec = table.read(i)?;
     apply(&schema, &args.assignments, &mut rec).with_context(|| format!("{file}: record {i}"))?;
-    table.set(i, &rec)?;
-    table.flush()?;
     let mut line = String::new();
     schema
         .write_json(&rec, &mut line)
         .with_context(|| format!("{file}: record {i}"))?;
+    table.set(i, &rec)?;
+    table.flush()?;
     super::report(
         || format!("{file}: record {i} was changed and committed"),
         format_args!("{line}"),
