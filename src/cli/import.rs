@@ -371,6 +371,9 @@ fn import_csv(
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(BufReader::with_capacity(1 << 16, src));
+    // A quote left open runs its field to the end of the input, so the row it is in
+    // (the header, too) is the last, with too few fields or a field holding the rest of
+    // the file: that quote is the error to report, whatever else is wrong with the row.
     let headers = match rdr.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => return Err(csv_error(input, rdr.get_mut().get_mut(), e)),
@@ -378,7 +381,15 @@ fn import_csv(
     if headers.is_empty() && size == 0 {
         return Ok(());
     }
-    let columns: Columns = schema.columns(headers.iter()).with_context(|| at(1))?;
+    let columns: Columns = match schema.columns(headers.iter()) {
+        Ok(c) => c,
+        Err(e) => {
+            let src = rdr.get_mut().get_mut();
+            return Err(
+                open_quote(src, input, 0)?.unwrap_or_else(|| anyhow::Error::from(e).context(at(1)))
+            );
+        }
+    };
     let mut row = csv::ByteRecord::new();
     let mut since_tick = 0u32;
     loop {
@@ -389,16 +400,10 @@ fn import_csv(
         }
         let start = row.position().map_or(0, |p| p.byte());
         if rdr.position().byte() >= size {
-            // The last row: the csv parser lets a quote left open run to the end of
-            // the file, so check that it was closed. (It has read the whole input: the
-            // source is read again from the row's start, and is left at its end.)
-            let src = rdr.get_mut().get_mut();
-            if let Some(quote) = unclosed_quote(src, input, start)? {
-                bail!(
-                    "{}: a quote opened on line {} is never closed (the field runs to the end of the file)",
-                    input.display(),
-                    line_of(src, input, quote)?
-                );
+            // The last row. (The parser has read the whole input: the source is read
+            // again from the row's start, and is left at its end.)
+            if let Some(e) = open_quote(rdr.get_mut().get_mut(), input, start)? {
+                return Err(e);
             }
         }
         let rec = out.slot()?;
@@ -415,8 +420,28 @@ fn import_csv(
     Ok(())
 }
 
+/// The error for a quote that the row starting at byte `start` leaves open at the end of
+/// the input, if it does.
+fn open_quote(src: &mut Source, input: &Path, start: u64) -> Result<Option<anyhow::Error>> {
+    let Some(quote) = unclosed_quote(src, input, start)? else {
+        return Ok(None);
+    };
+    Ok(Some(anyhow!(
+        "{}: a quote opened on line {} is never closed (the field runs to the end of the file)",
+        input.display(),
+        line_of(src, input, quote)?
+    )))
+}
+
 /// A csv error, with the line of its row counted from the input (`src`).
 fn csv_error(input: &Path, src: &mut Source, e: csv::Error) -> anyhow::Error {
+    if let Some(pos) = e.position() {
+        match open_quote(src, input, pos.byte()) {
+            Ok(Some(quote)) => return quote,
+            Ok(None) => {}
+            Err(read) => return read,
+        }
+    }
     let line = match e.position().map(|pos| line_of(src, input, pos.byte())) {
         Some(Ok(line)) => line,
         Some(Err(read)) => return read,
