@@ -1426,3 +1426,42 @@ fn set_changes_nothing_when_another_field_of_the_record_is_bad() {
     );
     assert_eq!(std::fs::read(d.join("t.raw")).unwrap(), b"abc\x00\x01");
 }
+
+/// Records too large for the memory an import may use: an error, never an abort.
+#[test]
+fn an_import_that_runs_out_of_memory_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let schema = "b:bytes[268435456]"; // 256 MiB records
+    ok(d, &["create", "big.fxr", "--schema", schema]);
+    std::fs::write(d.join("b.jsonl"), "{\"b\":\"ff\"}\n").unwrap();
+    let bin = env!("CARGO_BIN_EXE_fixrec");
+    // Address space (KiB) under what each import needs: two 256 MiB chunk buffers and
+    // the grown map; the record held and the map of the headerless file.
+    for (limit, args) in [
+        (
+            600_000,
+            format!("{bin} import big.fxr b.jsonl --format jsonl"),
+        ),
+        (
+            400_000,
+            format!("{bin} import r.dat b.jsonl --format jsonl --create --raw --schema '{schema}'"),
+        ),
+    ] {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("ulimit -v {limit} && exec {args}"))
+            .current_dir(d)
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args}: {err}");
+        assert!(
+            err.starts_with("error: ")
+                && (err.contains("in memory") || err.contains("Cannot allocate memory")),
+            "{args}: {err}"
+        );
+    }
+    assert_eq!(info_json(d, &["big.fxr"])["len"], 0);
+    assert!(!d.join("r.dat").exists());
+}

@@ -515,3 +515,17 @@ fn stdout_on_a_full_disk_is_an_error_that_says_what_was_done() {
         "{got}"
     );
 }
+
+/// An OUT whose name is long but legal (240 bytes): the temporary file beside it keeps
+/// within the 255-byte limit of a file name.
+#[test]
+fn export_to_a_long_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    members(d, 3);
+    let name = format!("{}.csv", "x".repeat(240));
+    let csv = ok_bytes(d, &["export", "m.fxr"]);
+    ok_bytes(d, &["export", "m.fxr", "-o", &name]);
+    assert_eq!(fs::read(d.join(&name)).unwrap(), csv);
+    assert_eq!(names(d).len(), 3, "{:?}", names(d));
+}

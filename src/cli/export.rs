@@ -2,10 +2,11 @@
 
 use super::target::{Reader, Target};
 use anyhow::{Context, Result, anyhow, bail};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, ErrorKind, Write};
 use std::ops::Range;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -253,7 +254,7 @@ fn follow_links(path: &Path) -> io::Result<PathBuf> {
     Err(io::Error::other("too many levels of symbolic links"))
 }
 
-/// A new file `.NAME.fixrec-tmp-PID[-N]` beside `dest`, created exclusively (mode 0666
+/// A new file `.NAME.fixrec-tmp-PID[-N]` beside `dest` (NAME cut to 100 bytes), created exclusively (mode 0666
 /// less the umask, as `File::create` makes a file).
 fn create_temp(dest: &Path) -> io::Result<(PathBuf, File)> {
     let name = dest
@@ -261,6 +262,9 @@ fn create_temp(dest: &Path) -> io::Result<(PathBuf, File)> {
         .ok_or_else(|| io::Error::new(ErrorKind::InvalidInput, "not a file name"))?;
     let dir = dest.parent().unwrap_or(Path::new(""));
     let pid = std::process::id();
+    // At most 100 bytes of NAME, so that the temporary name stays within the 255 bytes
+    // a file name may have, whatever NAME's length.
+    let name = OsStr::from_bytes(&name.as_bytes()[..name.len().min(100)]);
     for n in 0..100 {
         let mut tmp = OsString::from(".");
         tmp.push(name);

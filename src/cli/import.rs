@@ -77,12 +77,8 @@ struct Out {
 /// Grows `buf` to `len` zeroed bytes, or says that the records do not fit in memory.
 fn hold(buf: &mut Vec<u8>, len: usize) -> Result<()> {
     if len > buf.len() {
-        buf.try_reserve_exact(len - buf.len()).map_err(|_| {
-            anyhow!(
-                "cannot hold {len} bytes of records in memory: an import into a headerless \
-                 file converts every row before it appends any"
-            )
-        })?;
+        buf.try_reserve_exact(len - buf.len())
+            .map_err(|_| anyhow!("cannot hold {len} bytes of records in memory"))?;
         buf.resize(len, 0);
     }
     Ok(())
@@ -93,7 +89,8 @@ fn chunk_records(rs: usize) -> usize {
     (1 << 20) / rs.max(1) + 1
 }
 
-/// Chunk buffers in flight: one converting, the others queued or being written.
+/// Chunk buffers in flight: one converting, the others queued or being written (two for
+/// chunks over 16 MiB).
 const BUFFERS: usize = 4;
 
 /// Bytes appended between two starts of write-back.
@@ -106,8 +103,12 @@ impl Out {
         if (self.n + 1) * rs > self.buf.len() {
             match self.sink {
                 Sink::Hold => {
-                    let grown = (self.buf.len() * 2).max(rs * 64);
-                    hold(&mut self.buf, grown)?;
+                    // 64 records to start with, or one when that is over 1 MiB.
+                    let first = (rs * 64).min(rs.max(1 << 20));
+                    let grown = (self.buf.len() * 2).max(first);
+                    hold(&mut self.buf, grown).context(
+                        "an import into a headerless file holds every record before it appends any",
+                    )?;
                 }
                 Sink::Chunks { .. } => self.send()?,
             }
@@ -186,7 +187,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let room = if args.format == Format::Raw { total } else { 0 };
         usize::try_from(room)
             .map_err(|_| anyhow!("{room} bytes of input do not fit in memory"))
-            .and_then(|room| hold(&mut out.buf, room))
+            .and_then(|room| {
+                hold(&mut out.buf, room).context(
+                    "an import into a headerless file holds every record before it appends any",
+                )
+            })
             .and_then(|()| convert_all(&args, &schema, &mut out, &progress))
             .and_then(|()| table.append(&out.buf[..out.n * rs]))
             .map(drop)
@@ -196,12 +201,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let (full, full_rx) = mpsc::channel();
             let (empty_tx, empty) = mpsc::channel();
             let chunk = chunk_records(rs) * rs;
-            for _ in 1..BUFFERS {
-                let _ = empty_tx.send(vec![0u8; chunk]); // the receiver is right here
+            // Huge records (a chunk is at least one) get two buffers, not four.
+            let buffers = if chunk > 16 << 20 { 2 } else { BUFFERS };
+            for _ in 1..buffers {
+                let mut buf = Vec::new();
+                hold(&mut buf, chunk)?;
+                let _ = empty_tx.send(buf); // the receiver is right here
             }
+            hold(&mut out.buf, chunk)?;
             let table = &mut table;
             let appender = scope.spawn(move || append_chunks(table, full_rx, empty_tx));
-            out.buf = vec![0u8; chunk];
             out.sink = Sink::Chunks { full, empty };
             let converted =
                 convert_all(&args, &schema, &mut out, &progress).and_then(|()| out.send());
