@@ -158,6 +158,10 @@ fn replay(log: &str, create: bool) -> Expected {
     let mut pending = None;
     let mut created = !create;
     let mut torn = Vec::new();
+    // Appended records still staged in the process (not yet in the page cache): an
+    // in-place update first copies them all into the map, so a kill during that copy can
+    // tear any of them, and not only the record the update is for.
+    let mut staged: Vec<u64> = Vec::new();
     let set = |at: &mut Vec<Vec<u64>>, i: u64, v: u64| -> Option<u64> {
         if at.len() <= i as usize {
             at.resize(i as usize + 1, Vec::new());
@@ -180,13 +184,20 @@ fn replay(log: &str, create: bool) -> Expected {
                 if last {
                     torn.push((w[0], old, w[1]));
                 }
+                staged.push(w[0]);
                 len += 1;
             }
             b'U' => {
                 let old = set(&mut at, w[0], w[1]);
                 if last {
                     torn.push((w[0], old, w[1]));
+                    for &i in &staged {
+                        let versions = &at[i as usize];
+                        let before = versions.len().checked_sub(2).map(|k| versions[k]);
+                        torn.push((i, before, versions[versions.len() - 1]));
+                    }
                 }
+                staged.clear();
             }
             b'E' => {
                 for k in 0..w[1] {
@@ -194,14 +205,23 @@ fn replay(log: &str, create: bool) -> Expected {
                     if last {
                         torn.push((w[0] + k, old, w[2] + k));
                     }
+                    staged.push(w[0] + k);
                 }
                 len += w[1];
             }
-            b'T' => len = len.min(w[0]),
+            b'T' => {
+                len = len.min(w[0]);
+                staged.retain(|&i| i < len);
+            }
             b'R' => {}
             b'F' => {
                 assert_eq!(w[0], len, "log line {n}");
                 pending = Some(len);
+                // A flush writes the staged records with pwrite first: whole records (they
+                // never straddle a page), in the page cache once it returns.
+                if !last {
+                    staged.clear();
+                }
             }
             b'K' => {
                 acked = pending.take();
