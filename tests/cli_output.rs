@@ -529,3 +529,74 @@ fn export_to_a_long_file_name() {
     assert_eq!(fs::read(d.join(&name)).unwrap(), csv);
     assert_eq!(names(d).len(), 3, "{:?}", names(d));
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM stops `import` and `export` as an error does: an import
+/// commits nothing and removes the file its `--create` made; both exit 128 + the signal.
+/// The signal comes while fixrec waits on a pipe we hold, so the moment is exact.
+#[test]
+fn a_signal_stops_import_and_export_cleanly() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut csv = String::from("id,name\n");
+    for i in 0..20_000 {
+        csv.push_str(&format!("M{i:06},name {i}\n"));
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fixrec"))
+        .args([
+            "import",
+            "new.fxr",
+            "/dev/stdin",
+            "--create",
+            "--schema",
+            MEMBER,
+        ])
+        .current_dir(d)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(csv.as_bytes()).unwrap();
+    // SAFETY: a live child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert_eq!(
+        text(&out.stderr),
+        "error: new.fxr: nothing was imported: interrupted by SIGINT\n"
+    );
+    assert!(
+        !d.join("new.fxr").exists(),
+        "the file --create made is removed"
+    );
+
+    members(d, 20_000);
+    let before = ok_bytes(d, &["info", "m.fxr", "--json"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fixrec"))
+        .args(["export", "m.fxr", "--format", "jsonl"])
+        .current_dir(d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap(); // it runs, blocked on the full pipe
+    // SAFETY: a live child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143), "{out:?}");
+    assert_eq!(text(&out.stderr), "error: interrupted by SIGTERM\n");
+    let whole = ok_bytes(d, &["export", "m.fxr", "--format", "jsonl"]).len();
+    assert!(
+        16 + rest.len() < whole,
+        "it stopped early: {} of {whole} bytes",
+        16 + rest.len()
+    );
+    assert_eq!(ok_bytes(d, &["info", "m.fxr", "--json"]), before);
+}

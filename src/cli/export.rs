@@ -79,6 +79,7 @@ fn resolve(range: Option<(Option<u64>, Option<u64>)>, len: usize) -> Result<Rang
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    super::stop_on_signals();
     let table = args.target.open_reader()?;
     let range = resolve(args.range, table.table().len())
         .with_context(|| format!("{}", args.target.file.display()))?;
@@ -310,11 +311,14 @@ fn write(
         Format::Raw => match table {
             Reader::Table(t) => {
                 let rs = t.record_size();
-                w.write_all(&t.records()[range.start * rs..range.end * rs])
-                    .map_err(Failure::Write)?;
+                for chunk in t.records()[range.start * rs..range.end * rs].chunks(1 << 20) {
+                    super::interrupted()?;
+                    w.write_all(chunk).map_err(Failure::Write)?;
+                }
             }
             Reader::Shared(_) => {
                 for i in range {
+                    stop_every_4096(i)?;
                     w.write_all(&table.record(i)?).map_err(Failure::Write)?;
                 }
             }
@@ -322,6 +326,7 @@ fn write(
         Format::Jsonl => {
             let mut line = String::new();
             for i in range {
+                stop_every_4096(i)?;
                 let rec = table.record(i)?;
                 line.clear();
                 schema.write_json(&rec, &mut line).with_context(|| at(i))?;
@@ -337,6 +342,7 @@ fn write(
             csv.write_record(schema.field_names()).context("csv")?;
             let mut cells = vec![String::new(); schema.fields().len()];
             for i in range {
+                stop_every_4096(i)?;
                 let rec = table.record(i)?;
                 for (f, cell) in schema.fields().iter().zip(&mut cells) {
                     cell.clear();
@@ -351,6 +357,14 @@ fn write(
         }
     }
     w.flush().map_err(Failure::Write)
+}
+
+/// Fails at every 4096th record once SIGINT or SIGTERM came (`cli::stop_on_signals`).
+fn stop_every_4096(i: usize) -> anyhow::Result<()> {
+    if i.is_multiple_of(4096) {
+        super::interrupted()?;
+    }
+    Ok(())
 }
 
 /// Writes what `csv` holds to `w`; returns a writer for the next rows.

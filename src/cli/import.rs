@@ -157,6 +157,7 @@ fn append_chunks(
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    super::stop_on_signals();
     let target = &args.target;
     let created = args.create && !target.exists();
     let mut table = if created {
@@ -224,6 +225,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let records = out.records;
     progress.finish_and_clear();
+    // A signal that came during the last rows stops the import before its commit.
+    let imported = imported.and_then(|()| super::interrupted());
     let committed = imported.and_then(|()| {
         table
             .flush()
@@ -237,6 +240,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         drop(table);
         if created {
             target.remove();
+        }
+        if super::is_interrupted(&e) {
+            return Err(e.context(format!("{}: nothing was imported", target.file.display())));
         }
         return Err(e);
     }
@@ -423,6 +429,7 @@ fn import_csv(
         since_tick += 1;
         if since_tick == 4096 {
             since_tick = 0;
+            super::interrupted()?;
             progress.set_position(base + rdr.position().byte());
         }
     }
@@ -535,6 +542,7 @@ fn import_jsonl(
         let rec = out.slot()?;
         schema.from_json_line(&line, rec).with_context(at)?;
         if n % 4096 == 0 {
+            super::interrupted()?;
             progress.set_position(base + read);
         }
     }
@@ -575,6 +583,7 @@ fn import_raw(
                 .with_context(|| format!("{}: record {i}", input.display()))?;
         }
         if i % 4096 == 0 {
+            super::interrupted()?;
             progress.set_position(base + i * rs);
         }
     }

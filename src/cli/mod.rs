@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 /// `print!` that returns an error naming stdout (from the enclosing function, with `?`)
 /// where `print!` would panic: stdout on a full disk, or `> /dev/full`.
@@ -106,10 +107,62 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             errln!("error: {}", message(&e));
-            ExitCode::FAILURE
+            match e.downcast_ref::<Interrupted>() {
+                // As a shell reports a process killed by the signal (130 for Ctrl-C).
+                Some(Interrupted(signal)) => ExitCode::from(128 + *signal as u8),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }
+
+/// The signal (SIGINT or SIGTERM) that asked a long command to stop, once one came.
+static SIGNALLED: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_stop_signal(signal: libc::c_int) {
+    SIGNALLED.store(signal, Ordering::Relaxed);
+}
+
+/// From now on, Ctrl-C (SIGINT) and SIGTERM do not end the process where it stands:
+/// they make [`interrupted`] fail, so that `import` and `export` stop at their next check
+/// and clean up as after any error (nothing committed, a file they created or their
+/// temporary file removed), then exit with 128 + the signal's number.
+pub(crate) fn stop_on_signals() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe { libc::signal(signal, on_stop_signal as *const () as libc::sighandler_t) };
+    }
+}
+
+/// Fails once SIGINT or SIGTERM came (after [`stop_on_signals`]).
+pub(crate) fn interrupted() -> anyhow::Result<()> {
+    match SIGNALLED.load(Ordering::Relaxed) {
+        0 => Ok(()),
+        signal => Err(Interrupted(signal).into()),
+    }
+}
+
+/// Whether `e` is (or was caused by) a stop by a signal.
+pub(crate) fn is_interrupted(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<Interrupted>().is_some()
+}
+
+/// The error of a command stopped by a signal.
+#[derive(Debug)]
+struct Interrupted(i32);
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = if self.0 == libc::SIGINT {
+            "SIGINT"
+        } else {
+            "SIGTERM"
+        };
+        write!(f, "interrupted by {name}")
+    }
+}
+
+impl std::error::Error for Interrupted {}
 
 /// The error and its causes, `: `-separated, each cause left out when the message before
 /// it already says it (fixrec's errors name their OS error in their own text).
