@@ -660,3 +660,37 @@ proptest::proptest! {
         }
     }
 }
+
+/// A JSON line's bad number is shown as written (`1e2`, not serde_json's `100.0`), and
+/// an integer beyond i64/u64 (which a JSON parser reads as a float) is out of range,
+/// not "not an integer".
+#[test]
+fn json_lines_show_a_bad_number_as_written() {
+    let s = schema("a:u8,b:i64,c:f32");
+    let mut rec = zeros(&s);
+    let cases = [
+        (
+            r#"{"a":1e2,"b":1,"c":1}"#,
+            r#"field `a`: value "1e2": expected an integer for u8"#,
+        ),
+        (
+            r#"{"a":1,"b":-9223372036854775809,"c":1}"#,
+            r#"field `b`: value "-9223372036854775809": out of range for i64 (-9223372036854775808 to 9223372036854775807)"#,
+        ),
+        (
+            r#"{"a":1,"b":1,"c":3.5e38}"#,
+            r#"field `c`: value "3.5e38": out of range for f32"#,
+        ),
+        (
+            r#"{"a":256,"b":1,"c":1}"#,
+            r#"field `a`: value "256": out of range for u8 (0 to 255)"#,
+        ),
+    ];
+    for (line, expected) in cases {
+        assert_eq!(
+            message(s.from_json_line(line.as_bytes(), &mut rec)),
+            expected,
+            "{line}"
+        );
+    }
+}

@@ -800,8 +800,60 @@ impl Schema {
             )));
         }
         match value {
-            Ok(value) => self.from_json(&value, record),
+            Ok(value) => self
+                .from_json(&value, record)
+                .map_err(|e| self.as_typed(line, e)),
             Err(e) => Err(self.json_line_error(line, &e)),
+        }
+    }
+
+    /// A bad number shown as the line has it, not as serde_json read it (`1e2`, not
+    /// `100.0`); an integer literal beyond i64/u64, which serde_json reads as a float, is
+    /// out of range rather than "not an integer".
+    fn as_typed(&self, line: &[u8], e: Error) -> Error {
+        let Error::BadValue {
+            field,
+            value,
+            detail,
+        } = e
+        else {
+            return e;
+        };
+        let raw = members(line)
+            .into_iter()
+            .find(|m| string_inner(&line[m.key.clone()]) == field.as_bytes())
+            .map(|m| line[m.value].trim_ascii());
+        let Some(raw) = raw.filter(|r| r.first().is_some_and(|&c| c == b'-' || c.is_ascii_digit()))
+        else {
+            return Error::BadValue {
+                field,
+                value,
+                detail,
+            };
+        };
+        let integral = raw
+            .strip_prefix(b"-")
+            .unwrap_or(raw)
+            .iter()
+            .all(u8::is_ascii_digit);
+        let detail = match self.field_or_err(&field) {
+            Ok(f) if integral && detail.starts_with("expected an integer") => {
+                let (lo, hi) = int_range(f.ty);
+                let n = std::str::from_utf8(raw)
+                    .ok()
+                    .and_then(|t| t.parse::<i128>().ok());
+                if n.is_some_and(|n| (lo..=hi).contains(&n)) {
+                    detail // `-0`: an integer, but read as a float
+                } else {
+                    format!("out of range for {} ({lo} to {hi})", f.ty)
+                }
+            }
+            _ => detail,
+        };
+        Error::BadValue {
+            field,
+            value: show(raw),
+            detail,
         }
     }
 
