@@ -325,10 +325,11 @@ fn json_lines_name_the_field_of_a_number_out_of_range() {
         err(only("t", "1e400")),
         "field `t`: value \"1e400\": expected a string for str[4]"
     );
-    // An integer too large for any integer type parses as a float: out of range.
+    // An integer too large for any integer type parses as a float: out of range, and
+    // shown as written.
     assert_eq!(
         err(only("c", "18446744073709551616")),
-        "field `c`: value \"1.8446744073709552e+19\": out of range for u64 (0 to 18446744073709551615)"
+        "field `c`: value \"18446744073709551616\": out of range for u64 (0 to 18446744073709551615)"
     );
     assert!(err(only("b", "-99999999999999999999")).contains("out of range for i64"));
     // Nested: the column, and the field whose value it is in.
