@@ -67,7 +67,16 @@ impl Backing {
             .write(writable)
             .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
             .open(path)
-            .map_err(|e| Error::io(path, "open", e))?;
+            .map_err(|e| {
+                // Opened for writing, a directory is refused by the kernel (EISDIR): say
+                // it as for reading.
+                let e = if e.kind() == io::ErrorKind::IsADirectory {
+                    io::Error::new(e.kind(), "a directory, not a regular file")
+                } else {
+                    e
+                };
+                Error::io(path, "open", e)
+            })?;
         let kind = file
             .metadata()
             .map_err(|e| Error::io(path, "stat", e))?
