@@ -8,6 +8,7 @@
 use crate::error::{Error, Result};
 use std::fmt;
 
+mod json;
 mod text;
 mod value;
 
