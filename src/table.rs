@@ -538,6 +538,29 @@ impl Table {
         Some(&mut self.map.bytes_mut()[at..at + self.rs])
     }
 
+    /// Copies record `i` into `out` (one record long): a copy that stays as it is while
+    /// code reads it, where the map's bytes may be changing under another process's
+    /// in-place writes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::IndexOutOfRange`]; [`Error::InvalidArgument`] if `out` is not one record.
+    pub fn read_record(&self, i: usize, out: &mut [u8]) -> Result<()> {
+        if out.len() != self.rs {
+            return Err(Error::InvalidArgument(format!(
+                "{} bytes are not one {}-byte record",
+                out.len(),
+                self.rs
+            )));
+        }
+        let bytes = self.record(i).ok_or(Error::IndexOutOfRange {
+            index: i as u64,
+            len: self.len as u64,
+        })?;
+        out.copy_from_slice(bytes);
+        Ok(())
+    }
+
     /// Replaces record `i` with `bytes` by writing them to the file (`pwrite`), not
     /// through the map: only the record's blocks become dirty, where a write through the
     /// map dirties its whole page-cache folio, which the next sync writes back whole.
@@ -971,7 +994,18 @@ impl Table {
     ///
     /// [`Error::VerifyFailed`] with the list; an IO error.
     pub fn verify(&self) -> Result<()> {
-        let problems = self.problems()?;
+        self.verify_with(|i, out| self.read_record(i, out))
+    }
+
+    /// [`verify`](Table::verify), with each record copied by `read` (record index, one
+    /// record's bytes) before it is checked: for stores whose records are read another
+    /// way, such as a shared store's under its sequence lock.
+    ///
+    /// # Errors
+    ///
+    /// As [`verify`](Table::verify).
+    pub fn verify_with(&self, read: impl FnMut(usize, &mut [u8]) -> Result<()>) -> Result<()> {
+        let problems = self.problems(read)?;
         if problems.is_empty() {
             Ok(())
         } else {
@@ -1016,7 +1050,7 @@ impl Table {
         Ok(notes)
     }
 
-    fn problems(&self) -> Result<Vec<String>> {
+    fn problems(&self, read: impl FnMut(usize, &mut [u8]) -> Result<()>) -> Result<Vec<String>> {
         let mut problems = Vec::new();
         let size = self.backing.size()?;
         let records_in_file = match self.format {
@@ -1076,12 +1110,17 @@ impl Table {
                 self.len
             ));
         }
-        let bytes = &self.records()[..readable * self.rs];
-        self.check_records(bytes, &mut problems);
+        self.check_records(readable, read, &mut problems);
         Ok(problems)
     }
 
-    fn check_records(&self, bytes: &[u8], problems: &mut Vec<String>) {
+    /// Checks records `0..n`, each copied by `read` (a failed read is a problem too).
+    fn check_records(
+        &self,
+        n: usize,
+        mut read: impl FnMut(usize, &mut [u8]) -> Result<()>,
+        problems: &mut Vec<String>,
+    ) {
         const MAX_REPORTED: usize = 100;
         let mut bad = 0usize;
         let mut report = |problems: &mut Vec<String>, msg: String| {
@@ -1090,7 +1129,13 @@ impl Table {
                 problems.push(msg);
             }
         };
-        for (i, rec) in bytes.chunks_exact(self.rs).enumerate() {
+        let mut rec = vec![0u8; self.rs];
+        for i in 0..n {
+            if let Err(e) = read(i, &mut rec) {
+                report(problems, format!("record {i}: {e}"));
+                continue;
+            }
+            let rec = &rec[..];
             if let Some(Kind::Slots) = self.kind() {
                 let n = u32::from_le_bytes(rec[..4].try_into().expect("slots are > 4 bytes"));
                 if n as usize > self.rs - 4 {

@@ -5,7 +5,6 @@
 use anyhow::{Context, Result, bail};
 use fixrec::shm::SharedTable;
 use fixrec::{Error, Layout, ReadOnly, Schema, StoreOptions, Table};
-use std::borrow::Cow;
 use std::path::PathBuf;
 
 /// The store a record command works on.
@@ -322,20 +321,15 @@ impl Reader {
         }
     }
 
-    /// Record `i`: in the map, or a copy made under a shared store's sequence lock.
-    pub fn record(&self, i: usize) -> Result<Cow<'_, [u8]>> {
-        let table = self.table();
-        let past = || Error::IndexOutOfRange {
-            index: i as u64,
-            len: table.len() as u64,
-        };
-        Ok(match self {
-            Reader::Table(t) => Cow::Borrowed(t.record(i).ok_or_else(past)?),
-            Reader::Shared(s) => {
-                let mut out = vec![0u8; table.record_size()];
-                s.read(i, &mut out)?;
-                Cow::Owned(out)
-            }
-        })
+    /// A copy of record `i` (for a shared store, made under its sequence lock). A copy,
+    /// not the map's bytes: another process may be changing them in place, and they are
+    /// checked (UTF-8) before they are shown.
+    pub fn record(&self, i: usize) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; self.table().record_size()];
+        match self {
+            Reader::Table(t) => t.read_record(i, &mut out)?,
+            Reader::Shared(s) => s.read(i, &mut out)?,
+        }
+        Ok(out)
     }
 }

@@ -285,6 +285,16 @@ impl<A: Access> SharedTable<A> {
         self.store.read_bytes(i, out)
     }
 
+    /// [`Table::verify`], with each record read under its sequence lock (a record
+    /// caught mid-update is read again, not reported torn).
+    ///
+    /// # Errors
+    ///
+    /// As [`Table::verify`].
+    pub fn verify(&self) -> Result<()> {
+        self.store.table.verify_with(|i, out| self.read(i, out))
+    }
+
     fn check_len(&self, n: usize) -> Result<()> {
         let rs = self.store.table.record_size();
         if n != rs {
