@@ -1242,6 +1242,23 @@ fn import_creates_a_shared_store_and_a_failed_one_commits_nothing() {
     );
     assert!(err.contains("needs --capacity N"), "{err}");
     assert!(!std::path::Path::new(&format!("/dev/shm/{name}-raw")).exists());
+
+    // A region others may write (planted, or left open) is not taken by --create; it is
+    // by a plain import, which names it on purpose.
+    use std::os::unix::fs::PermissionsExt;
+    let object = format!("/dev/shm/{name}");
+    std::fs::set_permissions(&object, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let err = fails(
+        d,
+        &["import", &target, "a.csv", "--create", "--schema", MEMBER],
+    );
+    assert!(
+        err.contains(&format!("shm:{name} exists, owned by uid")) && err.contains("mode 0o666"),
+        "{err}"
+    );
+    assert_eq!(info_json(d, &[&target])["len"], 2);
+    ok(d, &["import", &target, "a.csv"]);
+    assert_eq!(info_json(d, &[&target])["len"], 4);
 }
 
 /// A bad row's line is counted as an editor counts it, whatever the line ends (`\n`,

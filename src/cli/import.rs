@@ -160,6 +160,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     super::stop_on_signals();
     let target = &args.target;
     let created = args.create && !target.exists();
+    if args.create && !created {
+        target.check_existing_is_ours()?;
+    }
     let mut table = if created {
         target.create_writer(None)?
     } else {

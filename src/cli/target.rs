@@ -149,6 +149,26 @@ impl Target {
         }
     }
 
+    /// For `--create` on a `shm:NAME` that exists already: refuses a region another user
+    /// owns or that group or others may write, as `Region::open_or_create` does (someone
+    /// may have planted it to read or change what we put in it).
+    pub fn check_existing_is_ours(&self) -> Result<()> {
+        let Some(name) = self.region() else {
+            return Ok(());
+        };
+        let info = fixrec::shm::Region::open_read_only(name)?.info()?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if info.uid != me || info.mode & 0o022 != 0 {
+            bail!(
+                "shm:{name} exists, owned by uid {} with mode {:#o}: --create uses an existing region only if this user (uid {me}) owns it and nobody else may write it; remove it with `fixrec shm rm {name}` if it is stale, or import without --create to trust it",
+                info.uid,
+                info.mode
+            );
+        }
+        Ok(())
+    }
+
     /// Removes the file (or region), for a command that created it and then failed.
     pub fn remove(&self) {
         let _ = match self.region() {
