@@ -600,3 +600,18 @@ fn a_signal_stops_import_and_export_cleanly() {
     );
     assert_eq!(ok_bytes(d, &["info", "m.fxr", "--json"]), before);
 }
+
+/// `-o shm:NAME` would write a local file of that name: refused, pointing at import.
+/// A region name with a control character (which would garble `shm ls`) is refused too.
+#[test]
+fn export_does_not_take_a_shm_name_and_names_have_no_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    members(d, 3);
+    let err = fails(d, &["export", "m.fxr", "-o", "shm:copy"]);
+    assert!(err.contains("shm:copy: export writes files"), "{err}");
+    assert_eq!(names(d), ["m.csv", "m.fxr"]);
+    let err = fails(d, &["shm", "create", "a\nb", "--size", "8"]);
+    assert!(err.contains("control character '\\n'"), "{err}");
+    assert!(!Path::new("/dev/shm/a\nb").exists());
+}

@@ -27,7 +27,7 @@ pub enum Format {
 #[command(after_help = "Examples:\n  \
     fixrec export members.fxr > members.csv\n  \
     fixrec export members.fxr --format jsonl --range 10..20\n  \
-    fixrec export members.fxr --format raw -o jinyong.dat")]
+    fixrec export members.fxr --format raw -o members.dat")]
 pub struct Args {
     #[command(flatten)]
     target: Target,
@@ -80,6 +80,17 @@ fn resolve(range: Option<(Option<u64>, Option<u64>)>, len: usize) -> Result<Rang
 
 pub fn run(args: Args) -> Result<ExitCode> {
     super::stop_on_signals();
+    if let Some(out) = args
+        .output
+        .as_ref()
+        .filter(|o| o.to_str().is_some_and(|o| o.starts_with("shm:")))
+    {
+        bail!(
+            "{}: export writes files; to copy records into a shared-memory region, import them: fixrec export FILE --format raw | fixrec import {} /dev/stdin --format raw",
+            out.display(),
+            out.display()
+        );
+    }
     let table = args.target.open_reader()?;
     let range = resolve(args.range, table.table().len())
         .with_context(|| format!("{}", args.target.file.display()))?;

@@ -34,7 +34,7 @@ pub enum Format {
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  \
     fixrec import members.fxr data/members.csv --create --schema 'id:str[256],name:str[256]'\n  \
-    fixrec import members.fxr more.jsonl --format jsonl\n  \
+    fixrec export members.fxr --format jsonl | fixrec import copy.fxr /dev/stdin --format jsonl --create --schema 'id:str[256],name:str[256]'\n  \
     fixrec import members.fxr data/jinyong.dat --format raw\n\n\
     A bad row stops the import with an error naming the input file, line, field and value;\n\
     the store is then left exactly as it was.")]

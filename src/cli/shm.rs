@@ -11,8 +11,9 @@ use std::process::ExitCode;
     fixrec shm create MyFileMappingObject --size 256\n  \
     fixrec shm write MyFileMappingObject 'Message from first process.'\n  \
     fixrec shm read MyFileMappingObject\n  \
-    fixrec get shm:JJBSMTEST 0 --raw --schema 'c:char,i:i32,s:i16' --layout packed\n  \
-    fixrec shm rm MyFileMappingObject")]
+    fixrec shm rm MyFileMappingObject\n  \
+    fixrec create shm:JJBSMTEST --raw --schema 'c:char,i:i32,s:i16' --layout packed --capacity 1\n  \
+    fixrec get shm:JJBSMTEST 0 --raw --schema 'c:char,i:i32,s:i16' --layout packed")]
 pub struct Args {
     #[command(subcommand)]
     command: Command,

@@ -17,8 +17,9 @@ pub const MAX_NAME_LEN: usize = 255;
 /// objects per IPC namespace (in practice, per machine or container), with no session
 /// split, so both prefixes name the same object.
 ///
-/// Refused: an empty name, `.` and `..`, a `/` anywhere but the start, a NUL byte, and
-/// names over 255 bytes.
+/// Refused: an empty name, `.` and `..`, a `/` anywhere but the start, a NUL byte or
+/// another control character (a newline would garble listings and messages), and names
+/// over 255 bytes.
 ///
 /// # Examples
 ///
@@ -56,6 +57,13 @@ impl Name {
         }
         if bare.contains('\0') {
             return Err(bad("the name contains a NUL byte"));
+        }
+        if let Some(c) = bare.chars().find(|c| c.is_control()) {
+            // A newline or escape would garble `fixrec shm ls` and every message.
+            return Err(bad(&format!(
+                "the name contains the control character {:?}",
+                c
+            )));
         }
         if bare.contains('/') {
             return Err(bad(
@@ -131,6 +139,8 @@ mod tests {
             "a/b",
             "//a",
             "a\0b",
+            "a\nb",
+            "\u{1b}[31mred",
             long.as_str(),
             "Global\\a/b",
         ] {
