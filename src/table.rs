@@ -668,7 +668,8 @@ impl Table {
             }
             Format::Native { .. } => {
                 let staged_len = self.staged.get_mut().map_or(0, |v| v.len());
-                if staged_len + bytes.len() > STAGE_BYTES {
+                if staged_len + bytes.len() > STAGE_BYTES || bytes.len() >= STAGE_BYTES {
+                    self.check_not_cut()?;
                     self.write_staged()?;
                 }
                 if bytes.len() >= STAGE_BYTES {
@@ -707,28 +708,49 @@ impl Table {
 
     /// Gives up what a failed bulk load appended: len goes back to the committed len (if
     /// it is longer) and capacity to the committed capacity, so that closing the handle
-    /// commits nothing, and the file shrinks back to that capacity when no other handle
-    /// maps it (otherwise it keeps the room, which no commit counts; the bytes of that
-    /// room may have changed). Records changed in place are not restored.
+    /// commits no appends. A fixrec file shrinks back to that capacity when no other
+    /// handle maps it (otherwise, or after a failed sync, it keeps the room, which no
+    /// commit counts; the bytes of that room may have changed). A headerless file, whose
+    /// records are its length, is cut back at once. Records changed in place are not
+    /// restored.
     ///
     /// # Errors
     ///
-    /// An IO error when the file could not shrink; len and capacity are rolled back all
-    /// the same.
+    /// [`Error::InUse`] when another handle maps a headerless file (it keeps the
+    /// appended records); an IO error when a file could not shrink. len and capacity are
+    /// rolled back all the same.
     pub fn roll_back_appends(&mut self) -> Result<()> {
         let committed_len = usize::try_from(self.committed.len).unwrap_or(usize::MAX);
         self.truncate(committed_len);
-        let Format::Native { .. } = self.format else {
-            return Ok(()); // a raw file is cut to len by the next flush
-        };
-        let cap = usize::try_from(self.committed.capacity).unwrap_or(usize::MAX);
-        if !self.writable || self.capacity <= cap {
+        if !self.writable {
             return Ok(());
         }
-        self.capacity = cap;
-        let size = (self.data_offset + cap * self.rs) as u64;
-        if self.file_size <= size || self.backing.lock_alone().is_err() {
+        let size = match self.format {
+            // A raw file is its records: cut it back now (a drop could not report it).
+            Format::Raw => (self.len * self.rs) as u64,
+            Format::Native { .. } => {
+                let cap = usize::try_from(self.committed.capacity).unwrap_or(usize::MAX);
+                if self.capacity <= cap {
+                    return Ok(());
+                }
+                self.capacity = cap;
+                // After a failed sync the file's state on disk is unknown: leave it.
+                if self.failed.is_some() {
+                    return Ok(());
+                }
+                (self.data_offset + cap * self.rs) as u64
+            }
+        };
+        if self.file_size <= size {
             return Ok(());
+        }
+        if self.backing.lock_alone().is_err() {
+            return match self.format {
+                Format::Raw => Err(Error::InUse {
+                    path: self.path().into(),
+                }),
+                Format::Native { .. } => Ok(()), // the room stays, counted by no commit
+            };
         }
         let shrunk = self
             .map
@@ -838,17 +860,13 @@ impl Table {
         Ok(())
     }
 
-    /// The durability point: records synced, then the meta committed and synced.
-    pub fn flush(&mut self) -> Result<()> {
-        self.check_failed()?;
-        if !self.writable {
-            return Ok(());
-        }
-        self.write_staged()?;
+    /// Refuses to go on with a fixrec file that another program cut under us: records
+    /// written past the cut would bring the size back with zeros before them, and a
+    /// commit would count those zeros as records. Checked before each write of appended
+    /// records and before each commit; a cut between the check and the write can still
+    /// slip through (the locks are advisory: see docs/FORMAT.md, "Locks").
+    fn check_not_cut(&self) -> Result<()> {
         if let Format::Native { .. } = self.format {
-            // Another program may have cut the file under us (a writer's pwrites past the
-            // cut would bring the size back, with zeros before them): refuse to commit
-            // records that are no longer all there.
             let needed = (self.data_offset + self.capacity * self.rs) as u64;
             let file_size = self.backing.size()?;
             if file_size < needed {
@@ -859,6 +877,17 @@ impl Table {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// The durability point: records synced, then the meta committed and synced.
+    pub fn flush(&mut self) -> Result<()> {
+        self.check_failed()?;
+        if !self.writable {
+            return Ok(());
+        }
+        self.check_not_cut()?;
+        self.write_staged()?;
         // The data sync (an fdatasync of its range) also makes a grown file's size
         // durable before a meta slot refers to it. An empty range would skip the msync,
         // so a store that grew while empty syncs one byte (tests/power_loss.rs).
@@ -887,8 +916,16 @@ impl Table {
                     capacity: self.capacity as u64,
                 };
                 let at = meta.slot_offset();
+                let mut before = [0u8; META_SIZE];
+                before.copy_from_slice(&self.map.bytes()[at..at + META_SIZE]);
                 self.map.bytes_mut()[at..at + META_SIZE].copy_from_slice(&meta.encode());
-                self.sync(at, META_SIZE)?;
+                if let Err(e) = self.sync(at, META_SIZE) {
+                    // Not known to be durable, so not a commit: put the slot back as it
+                    // was, so that the page cache (which the next open reads) does not
+                    // hold a commit we report as failed.
+                    self.map.bytes_mut()[at..at + META_SIZE].copy_from_slice(&before);
+                    return Err(e);
+                }
                 self.committed = meta;
             }
             Format::Raw => {

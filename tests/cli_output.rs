@@ -615,3 +615,55 @@ fn export_does_not_take_a_shm_name_and_names_have_no_control_characters() {
     assert!(err.contains("control character '\\n'"), "{err}");
     assert!(!Path::new("/dev/shm/a\nb").exists());
 }
+
+/// A signal while import waits on a pipe whose writer has stalled stops it at once (the
+/// blocked read is interrupted), not when the writer goes on; a second signal ends it.
+#[test]
+fn a_signal_stops_an_import_waiting_on_a_stalled_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fixrec"))
+        .args([
+            "import",
+            "new.fxr",
+            "/dev/stdin",
+            "--create",
+            "--schema",
+            MEMBER,
+        ])
+        .current_dir(d)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap(); // held open, never written: a stalled writer
+    // The store is made before the input is read: then the handler is in place.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !d.join("new.fxr").exists() {
+        assert!(std::time::Instant::now() < deadline, "import never started");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    // SAFETY: a live child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still waiting on the pipe after SIGINT"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(130), "{out:?}");
+    assert_eq!(
+        text(&out.stderr),
+        "error: new.fxr: nothing was imported: interrupted by SIGINT\n"
+    );
+    assert!(!d.join("new.fxr").exists());
+}

@@ -299,3 +299,46 @@ fn a_failed_meta_sync_latches_until_reopened() {
     check_records(&store, store.len());
     store.verify().unwrap();
 }
+
+/// A bulk load whose commit fails at the meta sync, then rolled back: the meta slot it
+/// wrote is put back, so the store reopens at its previous commit (len and capacity),
+/// not at a commit that was reported failed nor at one past the end of the file.
+#[test]
+fn a_failed_meta_sync_then_a_roll_back_leaves_the_previous_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.fxr");
+    let schema = fixrec::Schema::parse("a:u64,b:u64", fixrec::Layout::C).unwrap();
+    let options = StoreOptions::new().capacity(4);
+    let mut t = fixrec::Table::create(&path, schema, &options).unwrap();
+    t.append(&[1u8; 32]).unwrap();
+    t.flush().unwrap();
+    let (hook, _) = failing_hook(0, true);
+    t.set_sync_hook(hook);
+    t.append(&vec![2u8; 16 * 5000]).unwrap(); // grows the file far past capacity 4
+    assert!(t.flush().is_err(), "the meta sync fails");
+    t.roll_back_appends().unwrap();
+    drop(t);
+    let t = fixrec::Table::open_read_only(&path).unwrap();
+    assert_eq!((t.len(), t.capacity()), (2, 4));
+    assert_eq!(t.records(), &[1u8; 32]);
+    t.verify().unwrap();
+}
+
+/// A headerless file rolled back while another handle maps it cannot be cut: an error
+/// says so (the import reports it), rather than a success that left the rows.
+#[test]
+fn a_raw_roll_back_that_cannot_cut_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.dat");
+    let schema = fixrec::Schema::parse("a:u64", fixrec::Layout::C).unwrap();
+    let mut t = fixrec::Table::create_raw(&path, schema.clone()).unwrap();
+    t.append(&[1u8; 40]).unwrap();
+    t.flush().unwrap();
+    let reader = fixrec::Table::open_raw(&path, schema, false).unwrap();
+    t.append(&[2u8; 40]).unwrap();
+    assert!(matches!(t.roll_back_appends(), Err(Error::InUse { .. })));
+    assert_eq!(t.len(), 5);
+    drop(reader);
+    t.roll_back_appends().unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 40);
+}

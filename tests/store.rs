@@ -562,6 +562,23 @@ fn a_commit_after_another_program_cut_the_file_is_refused() {
     // refuses it with the same error rather than mapping past the end.
     let e = Store::<Member>::open_read_only(&path).unwrap_err();
     assert!(matches!(e, Error::DataPastEnd { .. }), "{e}");
+
+    // The staged record is the last of the capacity: writing it would bring the size
+    // back. The check comes first, so the commit is still refused.
+    let path = d.path().join("full.fxr");
+    let mut w: Store<Member> = StoreOptions::new().capacity(100).create(&path).unwrap();
+    for i in 0..99 {
+        w.push(nth(i)).unwrap();
+    }
+    w.flush().unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(data_offset + 10 * 512)
+        .unwrap();
+    w.push(nth(99)).unwrap();
+    assert!(matches!(w.flush(), Err(Error::DataPastEnd { .. })));
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, ErrorKind, Write};
 use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -222,10 +223,6 @@ fn to_regular(table: &Reader, range: Range<usize>, format: Format, out: &Path) -
         "export failed, no file written"
     };
     let result = (|| -> Result<()> {
-        if let Some(meta) = &existing {
-            keep_owner_and_mode(&file, meta)
-                .with_context(|| format!("{}: set permissions", tmp.display()))?;
-        }
         let mut w = BufWriter::new(file);
         match write(table, range, format, &mut w) {
             Ok(()) => {}
@@ -235,7 +232,28 @@ fn to_regular(table: &Reader, range: Range<usize>, format: Format, out: &Path) -
                 return Err(anyhow!("cannot write {}: {e}", tmp.display()));
             }
         }
-        drop(w);
+        let (file, _) = w.into_parts();
+        // Made 0600 while it was written; now the replaced file's owner and mode, or for
+        // a new file the mode `File::create` gives.
+        match &existing {
+            Some(meta) => keep_owner_and_mode(&file, meta),
+            None => {
+                // SAFETY: umask(2) cannot fail; this is the process's only thread here.
+                let mask = unsafe {
+                    let mask = libc::umask(0);
+                    libc::umask(mask);
+                    mask
+                };
+                #[allow(clippy::useless_conversion)] // mode_t is u16 on macOS
+                let mask = u32::from(mask);
+                file.set_permissions(std::fs::Permissions::from_mode(0o666 & !mask))
+            }
+        }
+        .with_context(|| format!("{}: set permissions", tmp.display()))?;
+        // On disk before the rename, so that a crash leaves the old OUT or the new one,
+        // never an empty file in its place.
+        file.sync_data()
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, &dest)
             .with_context(|| format!("cannot rename {} to {}", tmp.display(), dest.display()))
     })();
@@ -285,7 +303,13 @@ fn create_temp(dest: &Path) -> io::Result<(PathBuf, File)> {
             tmp.push(format!("-{n}"));
         }
         let tmp = dir.join(tmp);
-        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+        // 0600 while it fills: nobody else can open it and read the records meanwhile.
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+        {
             Ok(file) => return Ok((tmp, file)),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(with_path(e, &tmp)),

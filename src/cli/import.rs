@@ -103,7 +103,7 @@ impl Out {
         if (self.n + 1) * rs > self.buf.len() {
             match self.sink {
                 Sink::Hold => {
-                    // 64 records to start with, or one when that is over 1 MiB.
+                    // 64 records to start with, at most 1 MiB of them, at least one.
                     let first = (rs * 64).min(rs.max(1 << 20));
                     let grown = (self.buf.len() * 2).max(first);
                     hold(&mut self.buf, grown).context(
@@ -124,15 +124,28 @@ impl Out {
             return Ok(());
         };
         // Either fails only when the appending thread stopped on an error, which the
-        // caller reports in place of this one.
-        let next = empty.recv().map_err(|_| anyhow!("the append stopped"))?;
+        // caller reports in place of this one (`AppendStopped`).
+        let next = empty.recv().map_err(|_| AppendStopped)?;
         let buf = std::mem::replace(&mut self.buf, next);
         full.send((buf, self.n * self.rs))
-            .map_err(|_| anyhow!("the append stopped"))?;
+            .map_err(|_| AppendStopped)?;
         self.n = 0;
         Ok(())
     }
 }
+
+/// What the converter meets when the appending thread has stopped on an error (which is
+/// the one to report).
+#[derive(Debug)]
+struct AppendStopped;
+
+impl std::fmt::Display for AppendStopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the append stopped")
+    }
+}
+
+impl std::error::Error for AppendStopped {}
 
 /// The appending thread: appends each chunk, and every `WRITEBACK_BYTES` starts its
 /// write-back, so that the disk works while rows convert and the commit at the end
@@ -197,6 +210,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 )
             })
             .and_then(|()| convert_all(&args, &schema, &mut out, &progress))
+            // For a headerless file the append is the commit: a signal stops it before.
+            .and_then(|()| super::interrupted())
             .and_then(|()| table.append(&out.buf[..out.n * rs]))
             .map(drop)
     } else {
@@ -222,14 +237,24 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let appended = appender
                 .join()
                 .unwrap_or_else(|_| Err(anyhow!("the appending thread panicked")));
-            // An append error (disk full, say) is why the conversion stopped.
-            appended.and(converted)
+            match (converted, appended) {
+                // The appending thread stopped first (disk full, say): its error.
+                (Err(c), Err(a)) if c.is::<AppendStopped>() => Err(a),
+                // A bad row or a signal stopped the conversion: that is the error, even
+                // if an append then failed too.
+                (Err(c), _) => Err(c),
+                (Ok(()), appended) => appended,
+            }
         })
     };
     let records = out.records;
     progress.finish_and_clear();
     // A signal that came during the last rows stops the import before its commit.
-    let imported = imported.and_then(|()| super::interrupted());
+    let imported = if table.table().is_raw() {
+        imported
+    } else {
+        imported.and_then(|()| super::interrupted())
+    };
     let committed = imported.and_then(|()| {
         table
             .flush()
@@ -239,10 +264,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
         // Nothing of this import was committed: roll len and capacity back so that
         // closing the handle commits nothing either, and remove a file this command
         // created.
-        table.roll_back();
-        drop(table);
+        let rolled_back = table.roll_back();
+        // Unlinked while this handle still holds the writer lock, so that no other
+        // writer can open and commit to the file in between.
         if created {
             target.remove();
+        }
+        drop(table);
+        if let Err(r) = rolled_back {
+            let file = target.file.display();
+            return Err(e.context(format!(
+                "{file}: the records appended before this error could not be taken back ({r})"
+            )));
         }
         if super::is_interrupted(&e) {
             return Err(e.context(format!("{}: nothing was imported", target.file.display())));
@@ -309,8 +342,14 @@ enum Source {
 impl Source {
     /// Opens `input`; returns it and its size in bytes.
     fn open(input: &Path) -> Result<(Source, u64)> {
-        let mut file =
-            File::open(input).with_context(|| format!("{}: cannot open input", input.display()))?;
+        let mut file = match File::open(input) {
+            // A FIFO's open waits for a writer; a signal ends the wait.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                super::interrupted()?;
+                return Err(e).with_context(|| format!("{}: cannot open input", input.display()));
+            }
+            opened => opened.with_context(|| format!("{}: cannot open input", input.display()))?,
+        };
         let meta = file
             .metadata()
             .with_context(|| format!("{}: cannot open input", input.display()))?;
@@ -320,9 +359,27 @@ impl Source {
         if meta.is_dir() {
             bail!("{}: cannot open input: a directory", input.display());
         }
+        // Read by hand, not with `read_to_end`, which retries after a signal: here a
+        // signal (a read interrupted, EINTR) is checked, and memory running out is an
+        // error rather than an abort.
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .with_context(|| format!("{}: read", input.display()))?;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    bytes.try_reserve(n).map_err(|_| {
+                        anyhow!(
+                            "{}: the input does not fit in memory (a pipe is read whole before its rows are checked)",
+                            input.display()
+                        )
+                    })?;
+                    bytes.extend_from_slice(&buf[..n]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => super::interrupted()?,
+                Err(e) => return Err(e).with_context(|| format!("{}: read", input.display())),
+            }
+        }
         let size = bytes.len() as u64;
         Ok((Source::Bytes(Cursor::new(bytes)), size))
     }
@@ -402,10 +459,15 @@ fn import_csv(
     let columns: Columns = match schema.columns(headers.iter()) {
         Ok(c) => c,
         Err(e) => {
+            // (A quote opened in the header runs it to the end of the input.)
+            let to_the_end = rdr.position().byte() >= size;
             let src = rdr.get_mut().get_mut();
-            return Err(
-                open_quote(src, input, 0)?.unwrap_or_else(|| anyhow::Error::from(e).context(at(1)))
-            );
+            let quote = if to_the_end {
+                open_quote(src, input, 0)?
+            } else {
+                None
+            };
+            return Err(quote.unwrap_or_else(|| anyhow::Error::from(e).context(at(1))));
         }
     };
     let mut row = csv::ByteRecord::new();

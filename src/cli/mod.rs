@@ -120,17 +120,41 @@ pub fn main() -> ExitCode {
 static SIGNALLED: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn on_stop_signal(signal: libc::c_int) {
-    SIGNALLED.store(signal, Ordering::Relaxed);
+    if SIGNALLED.swap(signal, Ordering::Relaxed) != 0 {
+        // A second one: the user insists. End now, by the signal, as without a handler.
+        // SAFETY: signal(2) and raise(3) are async-signal-safe.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            libc::raise(signal);
+        }
+    }
 }
 
 /// From now on, Ctrl-C (SIGINT) and SIGTERM do not end the process where it stands:
 /// they make [`interrupted`] fail, so that `import` and `export` stop at their next check
 /// and clean up as after any error (nothing committed, a file they created or their
-/// temporary file removed), then exit with 128 + the signal's number.
+/// temporary file removed), then exit with 128 + the signal's number. A second signal
+/// ends the process at once. A signal the process was started ignoring (a background
+/// job of a script) stays ignored.
 pub(crate) fn stop_on_signals() {
     for signal in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe { libc::signal(signal, on_stop_signal as *const () as libc::sighandler_t) };
+        // SAFETY: plain sigaction(2) calls on zeroed structs; the handler only does
+        // async-signal-safe work.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(signal, std::ptr::null(), &mut old) != 0
+                || old.sa_sigaction == libc::SIG_IGN
+            {
+                continue;
+            }
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_stop_signal as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut action.sa_mask);
+            // No SA_RESTART: a read blocked on a pipe returns EINTR, so the flag is seen
+            // without waiting for the pipe's writer.
+            action.sa_flags = 0;
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
     }
 }
 

@@ -295,17 +295,13 @@ impl Writer {
     }
 
     /// Gives up uncommitted appends and the room grown for them, so that closing
-    /// commits nothing. Best effort: a file that cannot shrink keeps room that no commit
-    /// counts.
-    pub fn roll_back(&mut self) {
+    /// commits none of them (`Table::roll_back_appends`).
+    pub fn roll_back(&mut self) -> Result<()> {
         match self {
-            Writer::Table(t) => {
-                let _ = t.roll_back_appends();
-            }
-            Writer::Shared(s) => {
-                let _ = s.roll_back_appends();
-            }
+            Writer::Table(t) => t.roll_back_appends()?,
+            Writer::Shared(s) => s.roll_back_appends()?,
         }
+        Ok(())
     }
 
     /// Commits.
