@@ -263,10 +263,9 @@ impl Backing {
     }
 
     /// Starts writing the dirty pages of `offset..offset + len` to disk and returns
-    /// without waiting (`sync_file_range(SYNC_FILE_RANGE_WRITE)` on Linux), so that a
-    /// later sync has less to wait for. Durability still comes only from a sync.
-    /// Elsewhere it does nothing: `msync(MS_ASYNC)`, the portable call, is a no-op on
-    /// Linux and schedules nothing that the next sync would not do anyway.
+    /// without waiting, so that a later sync has less to wait for: on Linux,
+    /// `sync_file_range(SYNC_FILE_RANGE_WRITE)`; on other systems nothing (the table's
+    /// `msync(MS_ASYNC)` is their way). Durability still comes only from a sync.
     pub fn start_writeback(&self, offset: u64, len: u64) -> Result<()> {
         #[cfg(target_os = "linux")]
         {

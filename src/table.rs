@@ -957,8 +957,9 @@ impl Table {
     }
 
     /// Starts writing the records to disk without waiting or committing, so that the
-    /// next `flush` has less to wait for (`sync_file_range(SYNC_FILE_RANGE_WRITE)` on
-    /// Linux, where `msync(MS_ASYNC)` does nothing; `msync(MS_ASYNC)` elsewhere).
+    /// next `flush` has less to wait for: `sync_file_range(SYNC_FILE_RANGE_WRITE)` on
+    /// Linux (where `msync(MS_ASYNC)` starts nothing), then `msync(MS_ASYNC)`, which
+    /// schedules the write-back on systems that do so.
     pub fn flush_async(&mut self) -> Result<()> {
         self.check_failed()?;
         self.write_staged()?;

@@ -2,9 +2,9 @@
 
 use super::target::Target;
 use anyhow::{Context, Result, bail};
+use fixrec::schema::show;
 use fixrec::{Error, Schema};
 use std::ffi::OsStr;
-use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
@@ -28,37 +28,18 @@ pub fn assignment_parser() -> impl clap::builder::TypedValueParser<Value = Assig
 fn parse_assignment(s: &OsStr) -> Result<Assignment, String> {
     let bytes = s.as_bytes();
     let Some(eq) = bytes.iter().position(|&b| b == b'=').filter(|&eq| eq > 0) else {
-        return Err(format!("expected field=value, found {}", quoted(bytes)));
+        return Err(format!("expected field=value, found {}", show(bytes)));
     };
     let field = std::str::from_utf8(&bytes[..eq]).map_err(|_| {
         format!(
             "the field name {} is not valid UTF-8 (field names are letters, digits and _)",
-            quoted(&bytes[..eq])
+            show(&bytes[..eq])
         )
     })?;
     Ok(Assignment {
         field: field.to_owned(),
         value: bytes[eq + 1..].to_vec(),
     })
-}
-
-/// `bytes` quoted for a message: valid UTF-8 as it is, other bytes as `\xNN`, control
-/// characters, `"` and `\` escaped (as the schema shows values).
-fn quoted(bytes: &[u8]) -> String {
-    let mut out = String::from("\"");
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\'' => out.push(c),
-                _ => out.extend(c.escape_debug()),
-            }
-        }
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Applies the assignments to `record` (values as text: numbers in decimal, `bytes` in
@@ -71,9 +52,9 @@ pub fn apply(schema: &Schema, assignments: &[Assignment], record: &mut [u8]) -> 
                 "field `{}` is given twice ({}={} and {}={}); give each field once",
                 a.field,
                 first.field,
-                quoted(&first.value),
+                show(&first.value),
                 a.field,
-                quoted(&a.value)
+                show(&a.value)
             );
         }
         field.set_text(&a.value, record)?;

@@ -12,7 +12,7 @@ mod json;
 mod text;
 mod value;
 
-pub use value::Columns;
+pub use value::{Columns, show};
 
 /// The longest field name, in bytes (the header stores names in 48-byte NUL-padded cells).
 pub const MAX_NAME_LEN: usize = 47;

@@ -31,9 +31,17 @@ use std::fmt::Write as _;
 /// counts as one).
 const SHOWN: usize = 60;
 
-/// The value quoted for an error message: valid UTF-8 as it is, invalid bytes as `\xNN`,
-/// control characters, `"` and `\` escaped as Rust escapes them; shortened when long.
-pub(super) fn show(value: &[u8]) -> String {
+/// A value's bytes quoted for a message, as fixrec's errors show them: valid UTF-8 as it
+/// is, invalid bytes as `\xNN`, control characters, `"` and `\` escaped as Rust escapes
+/// them; shortened after 60 characters.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(fixrec::schema::show(b"K\xffim"), r#""K\xffim""#);
+/// assert_eq!(fixrec::schema::show("김\n".as_bytes()), r#""김\n""#);
+/// ```
+pub fn show(value: &[u8]) -> String {
     let mut out = String::from("\"");
     let mut shown = 0;
     for chunk in value.utf8_chunks() {
