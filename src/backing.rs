@@ -236,6 +236,33 @@ impl Backing {
         Ok(())
     }
 
+    /// Reserves real blocks for `from..to` without changing the file's size
+    /// (`fallocate(FALLOC_FL_KEEP_SIZE)` on Linux), so that writes there do not fail
+    /// for a full disk half way. Where the file system (or the system) cannot, nothing
+    /// is reserved and a write may then fail with a full disk, which is still an error.
+    pub fn reserve_blocks(&self, from: u64, to: u64) -> Result<()> {
+        #[cfg(target_os = "linux")]
+        if let (Ok(off), Ok(len)) = (
+            libc::off_t::try_from(from),
+            libc::off_t::try_from(to.saturating_sub(from)),
+        ) && len > 0
+        {
+            // SAFETY: a valid descriptor and in-range offsets.
+            let rc = unsafe {
+                libc::fallocate(self.file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, off, len)
+            };
+            if rc != 0 {
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() != Some(libc::EOPNOTSUPP) {
+                    return Err(self.err("reserve space", e));
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = (from, to);
+        Ok(())
+    }
+
     /// Cuts the file to `size` bytes. Callers hold [`Backing::lock_alone`].
     pub fn shrink(&self, size: u64) -> Result<()> {
         self.file.set_len(size).map_err(|e| self.err("shrink", e))

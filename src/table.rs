@@ -659,12 +659,21 @@ impl Table {
         let first = self.len;
         match self.format {
             Format::Raw => {
-                // A raw file is exactly len records long: extend it, then copy.
-                let to = ((first + n) * self.rs) as u64;
-                self.backing.allocate(self.file_size, to)?;
+                // A raw file is exactly len records long. The records are written with
+                // pwrite, which grows the file only by what it wrote (blocks reserved
+                // first, so a full disk fails before any write): a crash leaves whole
+                // records, or a torn last one that makes the size no multiple of the
+                // record size (an error at open), never a run of zeros that reads as
+                // records.
+                let at = (self.data_offset + first * self.rs) as u64;
+                let to = at + bytes.len() as u64;
+                self.backing.reserve_blocks(at, to)?;
+                if let Err(e) = self.backing.write_at(bytes, at, "write records") {
+                    // Part may have been written: the next flush cuts the file to len.
+                    self.file_size = self.backing.size()?.max(self.file_size);
+                    return Err(e);
+                }
                 self.file_size = self.file_size.max(to);
-                let at = self.data_offset + first * self.rs;
-                self.map.bytes_mut()[at..at + bytes.len()].copy_from_slice(bytes);
             }
             Format::Native { .. } => {
                 let staged_len = self.staged.get_mut().map_or(0, |v| v.len());
