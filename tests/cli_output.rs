@@ -667,3 +667,59 @@ fn a_signal_stops_an_import_waiting_on_a_stalled_pipe() {
     );
     assert!(!d.join("new.fxr").exists());
 }
+
+/// A second signal ends fixrec at once, but still removes the store its `--create` made
+/// (here it waits to open a FIFO that has no writer, where the first signal is only
+/// noted); SIGHUP (a closed terminal) stops it as SIGINT does.
+#[test]
+fn a_second_signal_or_sighup_still_removes_what_import_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fifo = std::ffi::CString::new(d.join("fifo").to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let started = |store: &str, input: &str| {
+        let child = Command::new(env!("CARGO_BIN_EXE_fixrec"))
+            .args(["import", store, input, "--create", "--schema", MEMBER])
+            .current_dir(d)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !d.join(store).exists() {
+            assert!(std::time::Instant::now() < deadline, "import never started");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        child
+    };
+    let signal = |child: &std::process::Child, signal: i32| {
+        // SAFETY: a live child's pid.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+
+    let child = started("a.fxr", "fifo");
+    signal(&child, libc::SIGINT);
+    signal(&child, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.signal(), Some(libc::SIGINT), "{out:?}");
+    assert!(
+        !d.join("a.fxr").exists(),
+        "the store --create made is removed"
+    );
+
+    let mut child = started("b.fxr", "/dev/stdin");
+    let stdin = child.stdin.take().unwrap(); // a stalled writer
+    signal(&child, libc::SIGHUP);
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_eq!(out.status.code(), Some(129), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("interrupted by SIGHUP"),
+        "{out:?}"
+    );
+    assert!(!d.join("b.fxr").exists());
+}

@@ -217,6 +217,7 @@ fn to_regular(table: &Reader, range: Range<usize>, format: Format, out: &Path) -
     };
     let (tmp, file) =
         create_temp(&dest).with_context(|| format!("{shown}: cannot write output"))?;
+    super::remove_if_killed(Some(&tmp));
     let failed = if existing.is_some() {
         "export failed, the file is unchanged"
     } else {
@@ -254,11 +255,13 @@ fn to_regular(table: &Reader, range: Range<usize>, format: Format, out: &Path) -
         // never an empty file in its place.
         file.sync_data()
             .with_context(|| format!("cannot write {}", tmp.display()))?;
+        super::remove_if_killed(None);
         std::fs::rename(&tmp, &dest)
             .with_context(|| format!("cannot rename {} to {}", tmp.display(), dest.display()))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
+        super::remove_if_killed(None);
     }
     result.with_context(|| format!("{shown}: {failed}"))
 }

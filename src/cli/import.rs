@@ -181,6 +181,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         target.open_writer()?
     };
+    if created && target.is_file() {
+        super::remove_if_killed(Some(&target.file));
+    }
     let schema = Target::schema_of(table.table())?;
     let started = Instant::now();
     let total: u64 = args
@@ -269,6 +272,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         // writer can open and commit to the file in between.
         if created {
             target.remove();
+            super::remove_if_killed(None);
         }
         drop(table);
         if let Err(r) = rolled_back {
@@ -282,6 +286,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         return Err(e);
     }
+    super::remove_if_killed(None); // committed: the file stays, whatever comes now
     let secs = started.elapsed().as_secs_f64();
     super::report(
         || {

@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 
 /// `print!` that returns an error naming stdout (from the enclosing function, with `?`)
 /// where `print!` would panic: stdout on a full disk, or `> /dev/full`.
@@ -116,28 +116,49 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The signal (SIGINT or SIGTERM) that asked a long command to stop, once one came.
+/// The signal (SIGINT, SIGTERM or SIGHUP) that asked a long command to stop, once one came.
 static SIGNALLED: AtomicI32 = AtomicI32::new(0);
+
+/// A file to remove if a second signal ends the process at once: the store an import's
+/// `--create` made, or an export's temporary file (see [`remove_if_killed`]).
+static LEFTOVER: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
 
 extern "C" fn on_stop_signal(signal: libc::c_int) {
     if SIGNALLED.swap(signal, Ordering::Relaxed) != 0 {
-        // A second one: the user insists. End now, by the signal, as without a handler.
-        // SAFETY: signal(2) and raise(3) are async-signal-safe.
+        // A second one: the user insists. End now, by the signal, as without a handler,
+        // removing the file the clean-up would have removed.
+        // SAFETY: unlink(2), signal(2) and raise(3) are async-signal-safe; LEFTOVER is
+        // null or a NUL-terminated path that is never freed.
         unsafe {
+            let leftover = LEFTOVER.load(Ordering::SeqCst);
+            if !leftover.is_null() {
+                libc::unlink(leftover);
+            }
             libc::signal(signal, libc::SIG_DFL);
             libc::raise(signal);
         }
     }
 }
 
-/// From now on, Ctrl-C (SIGINT) and SIGTERM do not end the process where it stands:
+/// Names the file a second signal (which ends the process at once) should remove, or
+/// none. The path is kept for the life of the process: the handler may be reading it.
+pub(crate) fn remove_if_killed(path: Option<&std::path::Path>) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = path
+        .and_then(|p| std::ffi::CString::new(p.as_os_str().as_bytes()).ok())
+        .map_or(std::ptr::null_mut(), std::ffi::CString::into_raw);
+    LEFTOVER.store(c, Ordering::SeqCst);
+}
+
+/// From now on, Ctrl-C (SIGINT), SIGTERM and SIGHUP do not end the process where it stands:
 /// they make [`interrupted`] fail, so that `import` and `export` stop at their next check
 /// and clean up as after any error (nothing committed, a file they created or their
 /// temporary file removed), then exit with 128 + the signal's number. A second signal
-/// ends the process at once. A signal the process was started ignoring (a background
+/// ends the process at once (removing the file named by [`remove_if_killed`]). A
+/// signal the process was started ignoring (a background
 /// job of a script) stays ignored.
 pub(crate) fn stop_on_signals() {
-    for signal in [libc::SIGINT, libc::SIGTERM] {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         // SAFETY: plain sigaction(2) calls on zeroed structs; the handler only does
         // async-signal-safe work.
         unsafe {
@@ -177,10 +198,10 @@ struct Interrupted(i32);
 
 impl std::fmt::Display for Interrupted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = if self.0 == libc::SIGINT {
-            "SIGINT"
-        } else {
-            "SIGTERM"
+        let name = match self.0 {
+            libc::SIGINT => "SIGINT",
+            libc::SIGHUP => "SIGHUP",
+            _ => "SIGTERM",
         };
         write!(f, "interrupted by {name}")
     }

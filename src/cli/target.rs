@@ -141,6 +141,11 @@ impl Target {
         Ok(Reader::Table(self.open(Mode::Read)?))
     }
 
+    /// Whether the target is a file (not `shm:NAME`).
+    pub fn is_file(&self) -> bool {
+        self.region().is_none()
+    }
+
     /// Whether the file (or region) exists.
     pub fn exists(&self) -> bool {
         match self.region() {
