@@ -1557,3 +1557,30 @@ fn readers_work_on_copies_while_a_writer_rewrites_a_record() {
     stop.store(true, Ordering::Relaxed);
     writer.join().unwrap();
 }
+
+/// A line far longer than any row of the schema can be (a file of the wrong kind) is an
+/// error naming it, before memory runs out, and the store is left as it was.
+#[test]
+fn a_line_longer_than_any_row_can_be_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["create", "m.fxr", "--schema", "a:u64"]);
+    let long = "7".repeat(3 << 20);
+    std::fs::write(
+        d.join("long.jsonl"),
+        format!("{{\"a\":1}}\n{{\"a\":{long}}}\n"),
+    )
+    .unwrap();
+    let err = fails(d, &["import", "m.fxr", "long.jsonl", "--format", "jsonl"]);
+    assert!(
+        err.contains("long.jsonl: line 2 is longer than any JSON object of this schema can be"),
+        "{err}"
+    );
+    std::fs::write(d.join("long.csv"), format!("a\n1\n{long}\n")).unwrap();
+    let err = fails(d, &["import", "m.fxr", "long.csv"]);
+    assert!(
+        err.contains("long.csv") && err.contains("longer than any row of this schema can be"),
+        "{err}"
+    );
+    assert_eq!(info_json(d, &["m.fxr"])["len"], 0);
+}

@@ -408,6 +408,50 @@ impl Seek for Source {
     }
 }
 
+/// The most bytes a line of input may hold for `schema`: more than any row or JSON
+/// object of its records can take (text escaped at its longest, bytes as hex, numbers,
+/// names), so that a file of the wrong kind (one line of gigabytes) is an error, not
+/// memory running out.
+fn longest_line(schema: &Schema) -> u64 {
+    8 * schema.record_size() + 128 * schema.fields().len() as u64 + (1 << 20)
+}
+
+/// A reader that fails once a line (bytes between two `\n` or `\r`) grows past `limit`: the
+/// csv parser would otherwise hold a whole malformed input as one field.
+struct LineCap {
+    src: Source,
+    limit: u64,
+    /// Bytes since the last `\n`.
+    run: u64,
+}
+
+impl LineCap {
+    fn new(src: Source, limit: u64) -> LineCap {
+        LineCap { src, limit, run: 0 }
+    }
+}
+
+impl Read for LineCap {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.src.read(buf)?;
+        let got = &buf[..n];
+        self.run = match got.iter().rposition(|&b| b == b'\n' || b == b'\r') {
+            Some(i) => (n - i - 1) as u64,
+            None => self.run + n as u64,
+        };
+        if self.run > self.limit {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a line is longer than any row of this schema can be ({} bytes); is this the right file or format?",
+                    self.limit
+                ),
+            ));
+        }
+        Ok(n)
+    }
+}
+
 /// The line (from 1) of the row that starts at byte `at` of `src`, or of the byte there.
 /// A line ends at `\n`, `\r\n` or a `\r` alone, as the csv parser's rows do (its own
 /// count misses lone `\r`s); blank lines at `at`, which the parser skips before a row,
@@ -448,15 +492,19 @@ fn import_csv(
 ) -> Result<()> {
     let (src, size) = Source::open(input)?;
     let at = |line: u64| format!("{}: line {line}", input.display());
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(BufReader::with_capacity(1 << 16, src));
+    let mut rdr =
+        csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(BufReader::with_capacity(
+                1 << 16,
+                LineCap::new(src, longest_line(schema)),
+            ));
     // A quote left open runs its field to the end of the input, so the row it is in
     // (the header, too) is the last, with too few fields or a field holding the rest of
     // the file: that quote is the error to report, whatever else is wrong with the row.
     let headers = match rdr.byte_headers() {
         Ok(h) => h.clone(),
-        Err(e) => return Err(csv_error(input, rdr.get_mut().get_mut(), e)),
+        Err(e) => return Err(csv_error(input, &mut rdr.get_mut().get_mut().src, e)),
     };
     if headers.is_empty() && size == 0 {
         return Ok(());
@@ -466,7 +514,7 @@ fn import_csv(
         Err(e) => {
             // (A quote opened in the header runs it to the end of the input.)
             let to_the_end = rdr.position().byte() >= size;
-            let src = rdr.get_mut().get_mut();
+            let src = &mut rdr.get_mut().get_mut().src;
             let quote = if to_the_end {
                 open_quote(src, input, 0)?
             } else {
@@ -481,19 +529,19 @@ fn import_csv(
         match rdr.read_byte_record(&mut row) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => return Err(csv_error(input, rdr.get_mut().get_mut(), e)),
+            Err(e) => return Err(csv_error(input, &mut rdr.get_mut().get_mut().src, e)),
         }
         let start = row.position().map_or(0, |p| p.byte());
         if rdr.position().byte() >= size {
             // The last row. (The parser has read the whole input: the source is read
             // again from the row's start, and is left at its end.)
-            if let Some(e) = open_quote(rdr.get_mut().get_mut(), input, start)? {
+            if let Some(e) = open_quote(&mut rdr.get_mut().get_mut().src, input, start)? {
                 return Err(e);
             }
         }
         let rec = out.slot()?;
         if let Err(e) = columns.fill(schema, row.iter(), rec) {
-            let line = line_of(rdr.get_mut().get_mut(), input, start)?;
+            let line = line_of(&mut rdr.get_mut().get_mut().src, input, start)?;
             return Err(anyhow::Error::from(e).context(at(line)));
         }
         since_tick += 1;
@@ -590,17 +638,25 @@ fn import_jsonl(
     base: u64,
 ) -> Result<()> {
     let mut rdr = BufReader::with_capacity(1 << 16, Source::open(input)?.0);
+    let limit = longest_line(schema);
     let mut line = Vec::new();
     let (mut n, mut read) = (0u64, 0u64);
     loop {
         line.clear();
-        let got = rdr
+        let got = (&mut rdr)
+            .take(limit + 1)
             .read_until(b'\n', &mut line)
             .with_context(|| format!("{}: read", input.display()))?;
         if got == 0 {
             break;
         }
         n += 1;
+        if got as u64 > limit {
+            bail!(
+                "{}: line {n} is longer than any JSON object of this schema can be ({limit} bytes); is this the right file or format?",
+                input.display()
+            );
+        }
         read += got as u64;
         if n == 1 && line.starts_with(b"\xEF\xBB\xBF") {
             line.drain(..3); // a UTF-8 byte-order mark, as the CSV reader skips it too
