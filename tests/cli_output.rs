@@ -723,3 +723,19 @@ fn a_second_signal_or_sighup_still_removes_what_import_created() {
     );
     assert!(!d.join("b.fxr").exists());
 }
+
+/// A replaced OUT keeps its permission bits but not setuid, setgid or sticky.
+#[test]
+fn a_replaced_file_does_not_keep_setuid() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    members(d, 3);
+    fs::write(d.join("out.csv"), "old").unwrap();
+    fs::set_permissions(d.join("out.csv"), fs::Permissions::from_mode(0o6750)).unwrap();
+    ok_bytes(d, &["export", "m.fxr", "-o", "out.csv"]);
+    let mode = fs::metadata(d.join("out.csv"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o7777, 0o750, "{mode:o}");
+}

@@ -334,7 +334,9 @@ fn keep_owner_and_mode(file: &File, old: &std::fs::Metadata) -> io::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let _ = std::os::unix::fs::fchown(file, Some(old.uid()), None);
     let _ = std::os::unix::fs::fchown(file, None, Some(old.gid()));
-    file.set_permissions(old.permissions())
+    // The permission bits only: setuid, setgid and sticky do not carry over to records
+    // (writing a file clears setuid and setgid too).
+    file.set_permissions(std::fs::Permissions::from_mode(old.mode() & 0o777))
 }
 
 fn write(
