@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::cli::{fails, fixrec, ok, text};
+use common::cli::{fails, fixrec, ok, spawn, text};
 use fixrec::{CChar, FixedStr, Store, record};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -1313,14 +1313,7 @@ fn csv_errors_give_the_line_an_editor_shows() {
 /// Runs fixrec with `input` on its stdin.
 fn piped(dir: &Path, args: &[&str], input: &[u8]) -> Output {
     use std::io::Write as _;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fixrec"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(dir, args);
     let mut stdin = child.stdin.take().unwrap();
     let input = input.to_vec();
     let writer = std::thread::spawn(move || stdin.write_all(&input));

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::cli::{fails, fixrec, ok_bytes, text};
+use common::cli::{fails, fixrec, ok_bytes, spawn, text};
 use std::fs;
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -542,21 +542,17 @@ fn a_signal_stops_import_and_export_cleanly() {
     for i in 0..20_000 {
         csv.push_str(&format!("M{i:06},name {i}\n"));
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fixrec"))
-        .args([
+    let mut child = spawn(
+        d,
+        &[
             "import",
             "new.fxr",
             "/dev/stdin",
             "--create",
             "--schema",
             MEMBER,
-        ])
-        .current_dir(d)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+    );
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(csv.as_bytes()).unwrap();
     // SAFETY: a live child's pid.
@@ -616,112 +612,68 @@ fn export_does_not_take_a_shm_name_and_names_have_no_control_characters() {
     assert!(!Path::new("/dev/shm/a\nb").exists());
 }
 
-/// A signal while import waits on a pipe whose writer has stalled stops it at once (the
-/// blocked read is interrupted), not when the writer goes on; a second signal ends it.
-#[test]
-fn a_signal_stops_an_import_waiting_on_a_stalled_pipe() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fixrec"))
-        .args([
-            "import",
-            "new.fxr",
-            "/dev/stdin",
-            "--create",
-            "--schema",
-            MEMBER,
-        ])
-        .current_dir(d)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdin = child.stdin.take().unwrap(); // held open, never written: a stalled writer
-    // The store is made before the input is read: then the handler is in place.
+/// Starts `fixrec import STORE INPUT --create`, and returns once it made the store (its
+/// signal handlers are in place by then) and is reading INPUT.
+fn import_started(d: &Path, store: &str, input: &str) -> std::process::Child {
+    let child = spawn(d, &["import", store, input, "--create", "--schema", MEMBER]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !d.join("new.fxr").exists() {
+    while !d.join(store).exists() {
         assert!(std::time::Instant::now() < deadline, "import never started");
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     std::thread::sleep(std::time::Duration::from_millis(50));
-    // SAFETY: a live child's pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "still waiting on the pipe after SIGINT"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    };
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(status.code(), Some(130), "{out:?}");
-    assert_eq!(
-        text(&out.stderr),
-        "error: new.fxr: nothing was imported: interrupted by SIGINT\n"
-    );
-    assert!(!d.join("new.fxr").exists());
+    child
 }
 
-/// A second signal ends fixrec at once, but still removes the store its `--create` made
-/// (here it waits to open a FIFO that has no writer, where the first signal is only
-/// noted); SIGHUP (a closed terminal) stops it as SIGINT does.
+/// Sends `signal` to `child`, and gives it a moment.
+fn send(child: &std::process::Child, signal: i32) {
+    // SAFETY: a live child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+}
+
+/// A signal while import waits on a pipe whose writer has stalled stops it at once (the
+/// blocked read is interrupted), not when the writer goes on; so does SIGHUP (a closed
+/// terminal). A second signal ends it at once, but still removes the store its `--create`
+/// made (here it waits to open a FIFO that has no writer, where the first is only noted).
 #[test]
-fn a_second_signal_or_sighup_still_removes_what_import_created() {
+fn signals_stop_an_import_that_waits_on_its_input() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    for (signal, code, name) in [(libc::SIGINT, 130, "SIGINT"), (libc::SIGHUP, 129, "SIGHUP")] {
+        let mut child = import_started(d, "new.fxr", "/dev/stdin");
+        let stdin = child.stdin.take().unwrap(); // held open, never written: stalled
+        send(&child, signal);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still waiting after {name}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{out:?}");
+        assert_eq!(
+            text(&out.stderr),
+            format!("error: new.fxr: nothing was imported: interrupted by {name}\n")
+        );
+        assert!(!d.join("new.fxr").exists());
+    }
+
     let fifo = std::ffi::CString::new(d.join("fifo").to_str().unwrap()).unwrap();
     // SAFETY: a NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
-    let started = |store: &str, input: &str| {
-        let child = Command::new(env!("CARGO_BIN_EXE_fixrec"))
-            .args(["import", store, input, "--create", "--schema", MEMBER])
-            .current_dir(d)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !d.join(store).exists() {
-            assert!(std::time::Instant::now() < deadline, "import never started");
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        child
-    };
-    let signal = |child: &std::process::Child, signal: i32| {
-        // SAFETY: a live child's pid.
-        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-
-    let child = started("a.fxr", "fifo");
-    signal(&child, libc::SIGINT);
-    signal(&child, libc::SIGINT);
+    let child = import_started(d, "a.fxr", "fifo");
+    send(&child, libc::SIGINT);
+    send(&child, libc::SIGINT);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.signal(), Some(libc::SIGINT), "{out:?}");
     assert!(
         !d.join("a.fxr").exists(),
         "the store --create made is removed"
     );
-
-    let mut child = started("b.fxr", "/dev/stdin");
-    let stdin = child.stdin.take().unwrap(); // a stalled writer
-    signal(&child, libc::SIGHUP);
-    let out = child.wait_with_output().unwrap();
-    drop(stdin);
-    assert_eq!(out.status.code(), Some(129), "{out:?}");
-    assert!(
-        text(&out.stderr).contains("interrupted by SIGHUP"),
-        "{out:?}"
-    );
-    assert!(!d.join("b.fxr").exists());
 }
 
 /// A replaced OUT keeps its permission bits but not setuid, setgid or sticky.

@@ -68,3 +68,15 @@ fn failed<S: AsRef<OsStr>>(out: &Output, code: i32, args: &[S]) -> String {
     assert!(!err.contains("panicked"), "{err}");
     err
 }
+
+/// Starts fixrec with `args` in `dir`, its stdin, stdout and stderr piped to us.
+pub fn spawn<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_fixrec"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run fixrec")
+}
