@@ -695,3 +695,16 @@ fn json_lines_show_a_bad_number_as_written() {
         );
     }
 }
+
+/// `from_json` (a parsed value) and `from_json_line` (the text) agree on an integer just
+/// beyond i64, which a JSON parser reads as a float rounded to -2^63: out of range.
+#[test]
+fn an_integer_just_beyond_i64_is_out_of_range_either_way() {
+    let s = schema("b:i64");
+    let mut rec = zeros(&s);
+    let value: serde_json::Value = serde_json::from_str(r#"{"b":-9223372036854775809}"#).unwrap();
+    let parsed = message(s.from_json(&value, &mut rec));
+    assert!(parsed.contains("out of range for i64"), "{parsed}");
+    let line = message(s.from_json_line(br#"{"b":-9223372036854775809}"#, &mut rec));
+    assert!(line.contains("out of range for i64"), "{line}");
+}

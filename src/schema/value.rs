@@ -456,11 +456,12 @@ impl Field {
                         .or_else(|| n.as_u64().map(i128::from))
                         .or_else(|| {
                             // An integer literal beyond u64 and i64 parses as a float:
-                            // out of range, not "not an integer".
+                            // out of range, not "not an integer". (-2^63 itself would
+                            // have parsed as an i64: as a float it is a literal below
+                            // it, rounded.)
                             let f = n.as_f64()?;
-                            let beyond = !(-9_223_372_036_854_775_808.0
-                                ..18_446_744_073_709_551_616.0)
-                                .contains(&f);
+                            let beyond = f <= -9_223_372_036_854_775_808.0
+                                || f >= 18_446_744_073_709_551_616.0;
                             (beyond && f.fract() == 0.0).then_some(if f > 0.0 {
                                 i128::MAX
                             } else {
