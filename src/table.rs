@@ -761,16 +761,19 @@ impl Table {
                 Format::Native { .. } => Ok(()), // the room stays, counted by no commit
             };
         }
-        let shrunk = self
-            .map
-            .remap(self.backing.file(), size as usize)
-            .map_err(|e| self.backing.err("remap", e))
-            .and_then(|()| {
-                self.remaps += 1;
-                self.backing.shrink(size)
-            });
+        let shrunk = self.cut_to(size);
         self.backing.unlock_alone();
-        shrunk?;
+        shrunk
+    }
+
+    /// Maps `size` bytes and cuts the file to them. Callers hold
+    /// [`Backing::lock_alone`], and no commit counts the bytes past `size`.
+    fn cut_to(&mut self, size: u64) -> Result<()> {
+        self.map
+            .remap(self.backing.file(), size as usize)
+            .map_err(|e| self.backing.err("remap", e))?;
+        self.remaps += 1;
+        self.backing.shrink(size)?;
         self.file_size = size;
         Ok(())
     }
@@ -831,13 +834,7 @@ impl Table {
                 self.capacity = old;
                 return Err(e);
             }
-            self.map
-                .remap(self.backing.file(), target_size as usize)
-                .map_err(|e| self.backing.err("remap", e))?;
-            self.remaps += 1;
-            self.backing.shrink(target_size)?;
-            self.file_size = target_size;
-            Ok(())
+            self.cut_to(target_size)
         })();
         self.backing.unlock_alone();
         done

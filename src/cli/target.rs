@@ -269,14 +269,9 @@ impl Writer {
 
     /// A copy of record `i`.
     pub fn read(&self, i: usize) -> Result<Vec<u8>> {
-        let table = self.table();
-        let len = table.len();
-        let mut out = vec![0u8; table.record_size()];
+        let mut out = vec![0u8; self.table().record_size()];
         match self {
-            Writer::Table(t) => out.copy_from_slice(t.record(i).ok_or(Error::IndexOutOfRange {
-                index: i as u64,
-                len: len as u64,
-            })?),
+            Writer::Table(t) => t.read_record(i, &mut out)?,
             Writer::Shared(s) => s.read(i, &mut out)?,
         }
         Ok(out)
