@@ -1,11 +1,13 @@
 //! `fixrec export`: write records as CSV, JSON lines or raw bytes.
 
+use super::signals::is_signal;
 use super::target::{Reader, Target};
 use anyhow::{Context, Result, anyhow, bail};
 use std::ffi::{OsStr, OsString};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, ErrorKind, Write};
 use std::ops::Range;
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -80,7 +82,7 @@ fn resolve(range: Option<(Option<u64>, Option<u64>)>, len: usize) -> Result<Rang
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    super::stop_on_signals();
+    super::stop_on_signals()?;
     if let Some(out) = args
         .output
         .as_ref()
@@ -136,10 +138,17 @@ impl From<anyhow::Error> for Failure {
 /// Stdout. (A reader that goes away, as `| head -1` does, ends fixrec by SIGPIPE: see
 /// `cli::main`.)
 fn to_stdout(table: &Reader, range: Range<usize>, format: Format) -> Result<()> {
-    let mut w = BufWriter::new(io::stdout().lock());
+    // Written through a descriptor of our own (not std's line-buffered stdout), so that
+    // each write is one that a signal can interrupt (`cli::signals`).
+    let stdout = io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .context("cannot write to stdout")?;
+    let mut w = BufWriter::new(super::signals::Output::new(File::from(stdout)));
     match write(table, range, format, &mut w) {
         Ok(()) => Ok(()),
         Err(Failure::Records(e)) => Err(e),
+        Err(Failure::Write(e)) if is_signal(&e) => Err(super::signals::from_io(e)),
         Err(Failure::Write(e)) => {
             // What is still buffered is dropped, not written (the write failed).
             let _ = w.into_parts();
@@ -182,15 +191,19 @@ fn names_a_descriptor(out: &Path) -> bool {
 /// A device, FIFO or the like: written in place (truncated as by `>`, which only a
 /// regular file reached through `/dev/stdout` notices).
 fn to_special(table: &Reader, range: Range<usize>, format: Format, out: &Path) -> Result<()> {
-    let file = OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(out)
-        .with_context(|| format!("{}: cannot open output", out.display()))?;
-    let mut w = BufWriter::new(file);
+    // A FIFO with no reader yet is waited for, and a stalled one too, until a signal.
+    let file = super::signals::open_output(out).map_err(|e| match is_signal(&e) {
+        true => super::signals::from_io(e),
+        false => anyhow::Error::from(e).context(format!("{}: cannot open output", out.display())),
+    })?;
+    let mut w = BufWriter::new(super::signals::Output::new(file));
     match write(table, range, format, &mut w) {
         Ok(()) => Ok(()),
         Err(Failure::Records(e)) => Err(e.context(format!("{}: export failed", out.display()))),
+        Err(Failure::Write(e)) if is_signal(&e) => {
+            let _ = w.into_parts();
+            Err(super::signals::from_io(e))
+        }
         Err(Failure::Write(e)) => {
             let _ = w.into_parts();
             Err(anyhow!("{}: cannot write: {e}", out.display()))

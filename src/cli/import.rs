@@ -170,20 +170,24 @@ fn append_chunks(
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    super::stop_on_signals();
+    super::stop_on_signals()?;
     let target = &args.target;
     let created = args.create && !target.exists();
     if args.create && !created {
         target.check_existing_is_ours()?;
     }
-    let mut table = if created {
-        target.create_writer(None)?
-    } else {
-        target.open_writer()?
-    };
     if created && target.is_file() {
+        // Named before the file exists, so that a second signal at any instant after its
+        // creation removes it (one that comes before removes nothing, or a file that
+        // another process made in that instant under the same name).
         super::remove_if_killed(Some(&target.file));
     }
+    let table = if created {
+        target.create_writer(None)
+    } else {
+        target.open_writer()
+    };
+    let mut table = table.inspect_err(|_| super::remove_if_killed(None))?;
     let schema = Target::schema_of(table.table())?;
     let started = Instant::now();
     let total: u64 = args
@@ -347,14 +351,10 @@ enum Source {
 impl Source {
     /// Opens `input`; returns it and its size in bytes.
     fn open(input: &Path) -> Result<(Source, u64)> {
-        let mut file = match File::open(input) {
-            // A FIFO's open waits for a writer; a signal ends the wait.
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-                super::interrupted()?;
-                return Err(e).with_context(|| format!("{}: cannot open input", input.display()));
-            }
-            opened => opened.with_context(|| format!("{}: cannot open input", input.display()))?,
-        };
+        // Without blocking: a FIFO with no writer yet is waited on by the reads below,
+        // where a signal ends the wait (`cli::signals`).
+        let file = super::signals::open_input(input)
+            .with_context(|| format!("{}: cannot open input", input.display()))?;
         let meta = file
             .metadata()
             .with_context(|| format!("{}: cannot open input", input.display()))?;
@@ -364,13 +364,13 @@ impl Source {
         if meta.is_dir() {
             bail!("{}: cannot open input: a directory", input.display());
         }
-        // Read by hand, not with `read_to_end`, which retries after a signal: here a
-        // signal (a read interrupted, EINTR) is checked, and memory running out is an
-        // error rather than an abort.
+        // Read by hand, not with `read_to_end`, so that memory running out is an error
+        // rather than an abort; each read waits for input or a signal.
+        let mut input_fd = super::signals::Input(file);
         let mut bytes = Vec::new();
         let mut buf = vec![0u8; 1 << 16];
         loop {
-            match file.read(&mut buf) {
+            match input_fd.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
                     bytes.try_reserve(n).map_err(|_| {
@@ -381,8 +381,12 @@ impl Source {
                     })?;
                     bytes.extend_from_slice(&buf[..n]);
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => super::interrupted()?,
-                Err(e) => return Err(e).with_context(|| format!("{}: read", input.display())),
+                Err(e) => {
+                    return match super::signals::from_io(e) {
+                        e if super::is_interrupted(&e) => Err(e),
+                        e => Err(e.context(format!("{}: read", input.display()))),
+                    };
+                }
             }
         }
         let size = bytes.len() as u64;

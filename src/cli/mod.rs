@@ -3,7 +3,6 @@
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 
 /// `print!` that returns an error naming stdout (from the enclosing function, with `?`)
 /// where `print!` would panic: stdout on a full disk, or `> /dev/full`.
@@ -56,8 +55,11 @@ mod info;
 mod push;
 mod set;
 mod shm;
+mod signals;
 pub mod target;
 mod verify;
+
+use signals::{Interrupted, interrupted, is_interrupted, remove_if_killed, stop_on_signals};
 
 /// fixrec: memory-mapped fixed-record files and named shared memory.
 #[derive(Parser)]
@@ -115,99 +117,6 @@ pub fn main() -> ExitCode {
         }
     }
 }
-
-/// The signal (SIGINT, SIGTERM or SIGHUP) that asked a long command to stop, once one came.
-static SIGNALLED: AtomicI32 = AtomicI32::new(0);
-
-/// A file to remove if a second signal ends the process at once: the store an import's
-/// `--create` made, or an export's temporary file (see [`remove_if_killed`]).
-static LEFTOVER: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
-
-extern "C" fn on_stop_signal(signal: libc::c_int) {
-    if SIGNALLED.swap(signal, Ordering::Relaxed) != 0 {
-        // A second one: the user insists. End now, by the signal, as without a handler,
-        // removing the file the clean-up would have removed.
-        // SAFETY: unlink(2), signal(2) and raise(3) are async-signal-safe; LEFTOVER is
-        // null or a NUL-terminated path that is never freed.
-        unsafe {
-            let leftover = LEFTOVER.load(Ordering::SeqCst);
-            if !leftover.is_null() {
-                libc::unlink(leftover);
-            }
-            libc::signal(signal, libc::SIG_DFL);
-            libc::raise(signal);
-        }
-    }
-}
-
-/// Names the file a second signal (which ends the process at once) should remove, or
-/// none. The path is kept for the life of the process: the handler may be reading it.
-pub(crate) fn remove_if_killed(path: Option<&std::path::Path>) {
-    use std::os::unix::ffi::OsStrExt;
-    let c = path
-        .and_then(|p| std::ffi::CString::new(p.as_os_str().as_bytes()).ok())
-        .map_or(std::ptr::null_mut(), std::ffi::CString::into_raw);
-    LEFTOVER.store(c, Ordering::SeqCst);
-}
-
-/// From now on, Ctrl-C (SIGINT), SIGTERM and SIGHUP do not end the process where it stands:
-/// they make [`interrupted`] fail, so that `import` and `export` stop at their next check
-/// and clean up as after any error (nothing committed, a file they created or their
-/// temporary file removed), then exit with 128 + the signal's number. A second signal
-/// ends the process at once (removing the file named by [`remove_if_killed`]). A
-/// signal the process was started ignoring (a background
-/// job of a script) stays ignored.
-pub(crate) fn stop_on_signals() {
-    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: plain sigaction(2) calls on zeroed structs; the handler only does
-        // async-signal-safe work.
-        unsafe {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(signal, std::ptr::null(), &mut old) != 0
-                || old.sa_sigaction == libc::SIG_IGN
-            {
-                continue;
-            }
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_stop_signal as *const () as libc::sighandler_t;
-            libc::sigemptyset(&mut action.sa_mask);
-            // No SA_RESTART: a read blocked on a pipe returns EINTR, so the flag is seen
-            // without waiting for the pipe's writer.
-            action.sa_flags = 0;
-            libc::sigaction(signal, &action, std::ptr::null_mut());
-        }
-    }
-}
-
-/// Fails once SIGINT or SIGTERM came (after [`stop_on_signals`]).
-pub(crate) fn interrupted() -> anyhow::Result<()> {
-    match SIGNALLED.load(Ordering::Relaxed) {
-        0 => Ok(()),
-        signal => Err(Interrupted(signal).into()),
-    }
-}
-
-/// Whether `e` is (or was caused by) a stop by a signal.
-pub(crate) fn is_interrupted(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<Interrupted>().is_some()
-}
-
-/// The error of a command stopped by a signal.
-#[derive(Debug)]
-struct Interrupted(i32);
-
-impl std::fmt::Display for Interrupted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = match self.0 {
-            libc::SIGINT => "SIGINT",
-            libc::SIGHUP => "SIGHUP",
-            _ => "SIGTERM",
-        };
-        write!(f, "interrupted by {name}")
-    }
-}
-
-impl std::error::Error for Interrupted {}
 
 /// The error and its causes, `: `-separated, each cause left out when the message before
 /// it already says it (fixrec's errors name their OS error in their own text).
