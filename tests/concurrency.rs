@@ -116,12 +116,12 @@ fn concurrency_child() {
             Err(e) => println!("result error: {e}"),
         },
         // Race other racers for the writer lock; while holding it, own a marker file
-        // that only one process may have created.
+        // that only one process may have created. The test holds the lock at first:
+        // each racer says when it was first refused, then races for 400 attempts.
         "racer" => {
             let marker = path.with_extension("holder");
             let (mut held, mut refused) = (0, 0);
-            let start = Instant::now();
-            while held + refused < 400 && start.elapsed() < Duration::from_secs(20) {
+            while held + refused < 400 {
                 match Store::<Rec>::open(path) {
                     Ok(mut store) => {
                         std::fs::OpenOptions::new()
@@ -132,11 +132,17 @@ fn concurrency_child() {
                         let i = store.len() as u64;
                         store.push(rec(i)).unwrap();
                         store.flush().unwrap();
+                        // Held a while, so that a second holder would be caught.
                         std::thread::sleep(Duration::from_micros(200));
                         std::fs::remove_file(&marker).unwrap();
                         held += 1;
                     }
-                    Err(Error::Locked { .. }) => refused += 1,
+                    Err(Error::Locked { .. }) => {
+                        if refused == 0 && held == 0 {
+                            println!("refused");
+                        }
+                        refused += 1;
+                    }
                     Err(e) => panic!("{e}"),
                 }
             }
@@ -207,11 +213,22 @@ fn a_second_writer_process_is_always_refused() {
 fn racing_writer_processes_never_hold_the_store_together() {
     let dir = scratch();
     let path = dir.path().join("s.fxr");
-    drop(Store::<Rec>::create(&path).unwrap());
-    let racers: Vec<Child> = (0..3).map(|_| spawn("racer", &path)).collect();
+    // Held until every racer has been refused once: then they all race at once.
+    let first = Store::<Rec>::create(&path).unwrap();
+    let mut racers: Vec<Child> = (0..3).map(|_| spawn("racer", &path)).collect();
+    let mut outs: Vec<_> = racers
+        .iter_mut()
+        .map(|r| BufReader::new(r.stdout.take().unwrap()))
+        .collect();
+    for (r, out) in racers.iter_mut().zip(&mut outs) {
+        expect_line(r, out, "refused");
+    }
+    drop(first);
     let (mut held, mut refused) = (0u64, 0u64);
-    for r in racers {
-        let out = finish(r);
+    for (r, mut rest) in racers.into_iter().zip(outs) {
+        let mut out = String::new();
+        rest.read_to_string(&mut out).unwrap();
+        let out = out + &finish(r);
         let at = out.find("result ").expect("the racer's result");
         let line = out[at + 7..].lines().next().unwrap();
         let n: Vec<u64> = line.split(' ').map(|x| x.parse().unwrap()).collect();
