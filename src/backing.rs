@@ -1,82 +1,62 @@
-//! Layer 1: where the bytes live. A file or a named shared-memory object (`shm`), with
-//! its size, growth that reserves real blocks, the process locks, and positional IO.
+//! Layer 1: where the bytes live. A file or a named shared-memory region, with its size,
+//! growth that reserves real blocks, the process locks, and positional IO. What differs
+//! between operating systems is in [`crate::platform`]; this module is the same on all.
 //!
-//! Locks are open-file-description byte-range locks (`F_OFD_SETLK` on Linux), taken on
-//! two bytes far past any real data so they never collide with a C program's own record
-//! locks:
+//! Locks are byte-range locks (open-file-description locks on Linux, `LockFileEx` on
+//! Windows), taken on two bytes far past any real data so they never collide with a C
+//! program's own record locks:
 //! - [`WRITER_LOCK_BYTE`]: exclusive, held by the one writer;
 //! - [`MAPPED_LOCK_BYTE`]: shared, held by every handle that maps the file. A handle that
 //!   wants to shrink the file must take it exclusively first, which fails while any other
 //!   handle has the file mapped.
 
 use crate::error::{Error, Result};
-use std::fs::{File, OpenOptions};
+use crate::platform::{self, LockKind, Section};
+use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// The byte the writer locks exclusively (see `docs/FORMAT.md`, "Locks").
-pub const WRITER_LOCK_BYTE: i64 = 0x7fff_ffff_ffff_0000;
+pub const WRITER_LOCK_BYTE: u64 = 0x7fff_ffff_ffff_0000;
 /// The byte every mapping handle locks shared.
-pub const MAPPED_LOCK_BYTE: i64 = WRITER_LOCK_BYTE + 1;
+pub const MAPPED_LOCK_BYTE: u64 = WRITER_LOCK_BYTE + 1;
 
-/// An open file and its path, for messages.
+/// An open file (or region) and its path, for messages. A region that is not a file
+/// (a Windows section) is `section`; `file` then is the file its locks are taken on.
 #[derive(Debug)]
 pub(crate) struct Backing {
     file: File,
+    section: Option<Section>,
     path: PathBuf,
-}
-
-#[derive(Clone, Copy)]
-enum LockKind {
-    Shared,
-    Exclusive,
-    Unlock,
 }
 
 impl Backing {
     /// Creates a new file; fails if it exists.
     pub fn create_new(path: &Path) -> Result<Backing> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(path)
-            .map_err(|e| {
-                if e.kind() == io::ErrorKind::AlreadyExists {
-                    Error::AlreadyExists { path: path.into() }
-                } else {
-                    Error::io(path, "create", e)
-                }
-            })?;
-        Ok(Backing {
-            file,
-            path: path.into(),
-        })
+        let file = platform::create_new(path).map_err(|e| {
+            if e.kind() == io::ErrorKind::AlreadyExists {
+                Error::AlreadyExists { path: path.into() }
+            } else {
+                Error::io(path, "create", e)
+            }
+        })?;
+        Ok(Backing::from_file(file, path.into()))
     }
 
     /// Opens an existing regular file, for reading and writing when `writable`. Anything
     /// else (a directory, a FIFO, a device) is refused: only a regular file can be mapped
-    /// and sized. O_NONBLOCK keeps the open of a FIFO from waiting for a writer; it has no
-    /// effect on a regular file.
+    /// and sized.
     pub fn open(path: &Path, writable: bool) -> Result<Backing> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(writable)
-            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-            .open(path)
-            .map_err(|e| {
-                // Opened for writing, a directory is refused by the kernel (EISDIR): say
-                // it as for reading.
-                let e = if e.kind() == io::ErrorKind::IsADirectory {
-                    io::Error::new(e.kind(), "a directory, not a regular file")
-                } else {
-                    e
-                };
-                Error::io(path, "open", e)
-            })?;
+        let file = platform::open(path, writable).map_err(|e| {
+            // Opened for writing, a directory is refused by the kernel (EISDIR): say
+            // it as for reading.
+            let e = if e.kind() == io::ErrorKind::IsADirectory || path.is_dir() {
+                io::Error::new(e.kind(), "a directory, not a regular file")
+            } else {
+                e
+            };
+            Error::io(path, "open", e)
+        })?;
         let kind = file
             .metadata()
             .map_err(|e| Error::io(path, "stat", e))?
@@ -96,19 +76,36 @@ impl Backing {
                 ),
             ));
         }
-        Ok(Backing {
-            file,
-            path: path.into(),
-        })
+        Ok(Backing::from_file(file, path.into()))
     }
 
     /// Wraps an already open file (a shared-memory object, say), named `path` in messages.
     pub fn from_file(file: File, path: PathBuf) -> Backing {
-        Backing { file, path }
+        Backing {
+            file,
+            section: None,
+            path,
+        }
     }
 
+    /// Wraps a region that is not a file, with the file its locks are taken on.
+    #[cfg_attr(unix, allow(dead_code))]
+    pub fn from_section(section: Section, lock_file: File, path: PathBuf) -> Backing {
+        Backing {
+            file: lock_file,
+            section: Some(section),
+            path,
+        }
+    }
+
+    /// The file: the data, or for a section only its locks.
     pub fn file(&self) -> &File {
         &self.file
+    }
+
+    /// The region, when it is not a file.
+    pub fn section(&self) -> Option<&Section> {
+        self.section.as_ref()
     }
 
     pub fn path(&self) -> &Path {
@@ -121,12 +118,15 @@ impl Backing {
 
     /// The current size in bytes.
     pub fn size(&self) -> Result<u64> {
+        if let Some(s) = &self.section {
+            return Ok(s.size());
+        }
         Ok(self.file.metadata().map_err(|e| self.err("stat", e))?.len())
     }
 
     /// Takes the writer lock, or fails with [`Error::Locked`].
     pub fn lock_writer(&self) -> Result<()> {
-        if self.lock(WRITER_LOCK_BYTE, LockKind::Exclusive)? {
+        if self.relock(WRITER_LOCK_BYTE, None, Some(LockKind::Exclusive))? {
             Ok(())
         } else {
             Err(Error::Locked {
@@ -140,7 +140,7 @@ impl Backing {
         // A shared lock is refused only while someone holds it exclusively, which lasts
         // just for a shrink; retry briefly rather than fail an open.
         for _ in 0..1000 {
-            if self.lock(MAPPED_LOCK_BYTE, LockKind::Shared)? {
+            if self.relock(MAPPED_LOCK_BYTE, None, Some(LockKind::Shared))? {
                 return Ok(());
             }
             std::thread::sleep(std::time::Duration::from_millis(1));
@@ -154,7 +154,8 @@ impl Backing {
     /// [`Error::InUse`] while any other handle has the file mapped. Undo with
     /// [`Backing::unlock_alone`].
     pub fn lock_alone(&self) -> Result<()> {
-        if self.lock(MAPPED_LOCK_BYTE, LockKind::Exclusive)? {
+        let shared = Some(LockKind::Shared);
+        if self.relock(MAPPED_LOCK_BYTE, shared, Some(LockKind::Exclusive))? {
             Ok(())
         } else {
             Err(Error::InUse {
@@ -166,105 +167,79 @@ impl Backing {
     /// Turns the exclusive mapped lock back into a shared one.
     pub fn unlock_alone(&self) {
         // Converting our own exclusive lock to shared cannot conflict.
-        let _ = self.lock(MAPPED_LOCK_BYTE, LockKind::Shared);
+        let exclusive = Some(LockKind::Exclusive);
+        let _ = self.relock(MAPPED_LOCK_BYTE, exclusive, Some(LockKind::Shared));
     }
 
-    /// Releases the writer lock (the mapped lock goes with the file descriptor).
+    /// Releases the writer lock (the mapped lock goes with the handle).
     pub fn unlock_writer(&self) {
-        let _ = self.lock(WRITER_LOCK_BYTE, LockKind::Unlock);
+        // An error here (Wine reports one for a release that worked) changes nothing:
+        // the lock also goes when the handle closes.
+        let _ = self.relock(WRITER_LOCK_BYTE, Some(LockKind::Exclusive), None);
     }
 
-    /// Returns false when another open file description holds a conflicting lock.
-    fn lock(&self, at: i64, kind: LockKind) -> Result<bool> {
-        // SAFETY: flock is plain old data; all-zero is a valid value.
-        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-        fl.l_type = match kind {
-            LockKind::Shared => libc::F_RDLCK,
-            LockKind::Exclusive => libc::F_WRLCK,
-            LockKind::Unlock => libc::F_UNLCK,
-        } as _;
-        fl.l_whence = libc::SEEK_SET as _;
-        fl.l_start = at as _;
-        fl.l_len = 1;
-        #[cfg(target_os = "linux")]
-        let cmd = libc::F_OFD_SETLK;
-        #[cfg(not(target_os = "linux"))]
-        let cmd = libc::F_SETLK;
-        // SAFETY: fcntl with a valid descriptor and a pointer to an initialised flock.
-        let rc = unsafe { libc::fcntl(self.file.as_raw_fd(), cmd, &fl) };
-        if rc == 0 {
-            return Ok(true);
-        }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EAGAIN) | Some(libc::EACCES) => Ok(false),
-            _ => Err(self.err("lock", e)),
-        }
+    /// Whether another handle (in any process) holds the writer lock.
+    pub fn writer_locked_elsewhere(&self) -> Result<bool> {
+        platform::locked_elsewhere(&self.file, WRITER_LOCK_BYTE)
+            .map_err(|e| self.err("check the writer lock", e))
+    }
+
+    /// Returns false when another handle holds a conflicting lock.
+    fn relock(&self, at: u64, held: Option<LockKind>, want: Option<LockKind>) -> Result<bool> {
+        platform::relock(&self.file, at, held, want).map_err(|e| self.err("lock", e))
     }
 
     /// Grows the file from `from` to `to` bytes, reserving real blocks, so that a full
-    /// disk is an error here and never a SIGBUS when the new pages are written.
+    /// disk is an error here and never a crash when the new pages are written. A region
+    /// that is not a file has the size it was made with: growing it is an error.
     pub fn allocate(&self, from: u64, to: u64) -> Result<()> {
         if to <= from {
             return Ok(());
         }
-        let len = to - from;
-        #[cfg(target_os = "linux")]
-        {
-            let (Ok(off), Ok(len)) = (libc::off_t::try_from(from), libc::off_t::try_from(len))
-            else {
-                return Err(Error::InvalidArgument(format!(
-                    "{}: file size {to} is too large",
-                    self.path.display()
-                )));
-            };
-            // posix_fallocate uses fallocate(2) and, where the file system lacks it,
-            // writes the blocks; either way the space is reserved when it returns 0.
-            // SAFETY: a valid descriptor and in-range offsets.
-            let rc = unsafe { libc::posix_fallocate(self.file.as_raw_fd(), off, len) };
-            if rc != 0 {
-                return Err(self.err("reserve space", io::Error::from_raw_os_error(rc)));
+        if let Some(s) = &self.section {
+            if to <= s.size() {
+                return Ok(());
             }
+            return Err(self.err(
+                "grow",
+                io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!(
+                        "a region on this system keeps the size it was created with ({} bytes); {to} bytes were needed: create it larger",
+                        s.size()
+                    ),
+                ),
+            ));
         }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = len;
-            self.file
-                .set_len(to)
-                .map_err(|e| self.err("reserve space", e))?;
-        }
-        Ok(())
+        platform::allocate(&self.file, from, to).map_err(|e| self.err("reserve space", e))
     }
 
-    /// Reserves real blocks for `from..to` without changing the file's size
-    /// (`fallocate(FALLOC_FL_KEEP_SIZE)` on Linux), so that writes there do not fail
-    /// for a full disk half way. Where the file system (or the system) cannot, nothing
-    /// is reserved and a write may then fail with a full disk, which is still an error.
+    /// Reserves real blocks for `from..to` without changing the file's size, so that
+    /// writes there do not fail for a full disk half way. Where the file system (or the
+    /// system) cannot, nothing is reserved and a write may then fail with a full disk,
+    /// which is still an error.
     pub fn reserve_blocks(&self, from: u64, to: u64) -> Result<()> {
-        #[cfg(target_os = "linux")]
-        if let (Ok(off), Ok(len)) = (
-            libc::off_t::try_from(from),
-            libc::off_t::try_from(to.saturating_sub(from)),
-        ) && len > 0
-        {
-            // SAFETY: a valid descriptor and in-range offsets.
-            let rc = unsafe {
-                libc::fallocate(self.file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, off, len)
-            };
-            if rc != 0 {
-                let e = io::Error::last_os_error();
-                if e.raw_os_error() != Some(libc::EOPNOTSUPP) {
-                    return Err(self.err("reserve space", e));
-                }
-            }
+        if self.section.is_some() {
+            return Ok(());
         }
-        #[cfg(not(target_os = "linux"))]
-        let _ = (from, to);
-        Ok(())
+        platform::reserve_blocks(&self.file, from, to).map_err(|e| self.err("reserve space", e))
     }
 
-    /// Cuts the file to `size` bytes. Callers hold [`Backing::lock_alone`].
+    /// Cuts the file to `size` bytes. Callers hold [`Backing::lock_alone`] and have
+    /// unmapped the file (a system may refuse to cut a mapped file).
     pub fn shrink(&self, size: u64) -> Result<()> {
+        if let Some(s) = &self.section {
+            if size >= s.size() {
+                return Ok(());
+            }
+            return Err(self.err(
+                "shrink",
+                io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "a region on this system keeps the size it was created with",
+                ),
+            ));
+        }
         self.file.set_len(size).map_err(|e| self.err("shrink", e))
     }
 
@@ -272,7 +247,12 @@ impl Backing {
     pub fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
         let mut done = 0;
         while done < buf.len() {
-            match self.file.read_at(&mut buf[done..], offset + done as u64) {
+            let at = offset + done as u64;
+            let read = match &self.section {
+                Some(s) => s.read_at(&mut buf[done..], at),
+                None => platform::read_at(&self.file, &mut buf[done..], at),
+            };
+            match read {
                 Ok(0) => break,
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -284,39 +264,31 @@ impl Backing {
 
     /// Writes all of `buf` at `offset`; `what` names it in an error ("header", "records").
     pub fn write_at(&self, buf: &[u8], offset: u64, what: &'static str) -> Result<()> {
-        self.file
-            .write_all_at(buf, offset)
-            .map_err(|e| self.err(what, e))
+        match &self.section {
+            Some(s) => s.write_at(buf, offset),
+            None => platform::write_all_at(&self.file, buf, offset),
+        }
+        .map_err(|e| self.err(what, e))
     }
 
     /// Starts writing the dirty pages of `offset..offset + len` to disk and returns
-    /// without waiting, so that a later sync has less to wait for: on Linux,
-    /// `sync_file_range(SYNC_FILE_RANGE_WRITE)`; on other systems nothing (the table's
-    /// `msync(MS_ASYNC)` is their way). Durability still comes only from a sync.
+    /// without waiting, so that a later sync has less to wait for (Linux only; the
+    /// table's asynchronous map flush is the other systems' way). Durability still comes
+    /// only from a sync.
     pub fn start_writeback(&self, offset: u64, len: u64) -> Result<()> {
-        #[cfg(target_os = "linux")]
-        {
-            let (Ok(off), Ok(len)) = (
-                libc::off64_t::try_from(offset),
-                libc::off64_t::try_from(len),
-            ) else {
-                return Ok(()); // past any real file: nothing to write
-            };
-            // SAFETY: a valid descriptor; the kernel checks the range.
-            let rc = unsafe {
-                libc::sync_file_range(self.file.as_raw_fd(), off, len, libc::SYNC_FILE_RANGE_WRITE)
-            };
-            if rc != 0 {
-                return Err(self.err("start write-back", io::Error::last_os_error()));
-            }
+        if self.section.is_some() {
+            return Ok(());
         }
-        #[cfg(not(target_os = "linux"))]
-        let _ = (offset, len);
-        Ok(())
+        platform::start_writeback(&self.file, offset, len)
+            .map_err(|e| self.err("start write-back", e))
     }
 
-    /// `fdatasync`.
+    /// `fdatasync` (`FlushFileBuffers` on Windows). A region that is not a file has no
+    /// disk to reach.
     pub fn sync_data(&self) -> Result<()> {
+        if self.section.is_some() {
+            return Ok(());
+        }
         self.file.sync_data().map_err(|e| self.err("sync", e))
     }
 
@@ -326,8 +298,6 @@ impl Backing {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io(parent, "sync directory", e))
+        platform::sync_dir(parent).map_err(|e| Error::io(parent, "sync directory", e))
     }
 }

@@ -43,6 +43,7 @@ mod backing;
 mod error;
 pub mod format;
 mod mapping;
+mod platform;
 mod record;
 pub mod schema;
 pub mod shm;
@@ -57,6 +58,7 @@ pub use bytemuck;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 pub use error::{Error, Result};
+pub use platform::Advice;
 pub use record::{CChar, FieldKind, FixedStr, Record};
 pub use schema::{Field, FieldType, Layout, Schema};
 pub use shm::{Region, SharedStore};

@@ -1,5 +1,7 @@
 //! Layer 2: a memory map over a [`Backing`](crate::backing::Backing), grown with
-//! `mremap` on Linux, synced by byte range.
+//! `mremap` on Linux (unmapped and mapped again elsewhere), synced by byte range. A file
+//! is mapped with memmap2; a region that is not a file (a Windows section) through the
+//! platform layer's view.
 //!
 //! # Safety
 //!
@@ -25,31 +27,59 @@
 //! writer), or use a shared store, whose `SharedStore::read` copies each record under a
 //! sequence lock.
 
-use std::fs::File;
+use crate::backing::Backing;
+use crate::platform::{self, View};
 use std::io;
 
 use memmap2::{MmapOptions, MmapRaw};
 
+/// The mapped memory: a file's map, or a view of a section.
+#[derive(Debug)]
+enum Raw {
+    File(MmapRaw),
+    View(View),
+}
+
+impl Raw {
+    fn ptr(&self) -> *mut u8 {
+        match self {
+            Raw::File(m) => m.as_mut_ptr(),
+            Raw::View(v) => v.as_mut_ptr(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Raw::File(m) => m.len(),
+            Raw::View(v) => v.len(),
+        }
+    }
+}
+
 /// A mapping of bytes `0..len` of a file.
 #[derive(Debug)]
 pub(crate) struct Map {
-    raw: Option<MmapRaw>,
+    raw: Option<Raw>,
+    /// The length asked for, which the map has unless the system cannot map a file past
+    /// its end (then the map stops at the end, until [`Map::refit`]).
+    want: usize,
     writable: bool,
 }
 
 impl Map {
-    /// Maps the first `len` bytes of `file` (nothing when `len` is 0).
-    pub fn new(file: &File, len: usize, writable: bool) -> io::Result<Map> {
+    /// Maps the first `len` bytes of `backing` (nothing when `len` is 0).
+    pub fn new(backing: &Backing, len: usize, writable: bool) -> io::Result<Map> {
         let mut map = Map {
             raw: None,
+            want: 0,
             writable,
         };
-        map.remap(file, len)?;
+        map.remap(backing, len)?;
         Ok(map)
     }
 
     pub fn len(&self) -> usize {
-        self.raw.as_ref().map_or(0, MmapRaw::len)
+        self.raw.as_ref().map_or(0, Raw::len)
     }
 
     /// The mapped bytes.
@@ -57,7 +87,7 @@ impl Map {
         match &self.raw {
             // SAFETY: the mapping is `len` readable bytes and lives as long as `self`;
             // see the module's Safety section for why the file stays that long.
-            Some(raw) => unsafe { std::slice::from_raw_parts(raw.as_ptr(), raw.len()) },
+            Some(raw) => unsafe { std::slice::from_raw_parts(raw.ptr(), raw.len()) },
             None => &[],
         }
     }
@@ -85,9 +115,9 @@ impl Map {
     pub fn bytes_mut(&mut self) -> &mut [u8] {
         assert!(self.writable, "fixrec bug: write through a read-only map");
         match &mut self.raw {
-            // SAFETY: as in `bytes`, and the map is PROT_WRITE; `&mut self` makes this
+            // SAFETY: as in `bytes`, and the map is writable; `&mut self` makes this
             // the only reference into it in this process.
-            Some(raw) => unsafe { std::slice::from_raw_parts_mut(raw.as_mut_ptr(), raw.len()) },
+            Some(raw) => unsafe { std::slice::from_raw_parts_mut(raw.ptr(), raw.len()) },
             None => &mut [],
         }
     }
@@ -96,9 +126,7 @@ impl Map {
     /// atomic access to bytes that other processes write (`shm`'s sequence locks). No
     /// reference is created, so concurrent writers elsewhere are no aliasing violation.
     pub fn as_ptr(&self) -> *mut u8 {
-        self.raw
-            .as_ref()
-            .map_or(std::ptr::null_mut(), MmapRaw::as_mut_ptr)
+        self.raw.as_ref().map_or(std::ptr::null_mut(), Raw::ptr)
     }
 
     /// Copies `out.len()` bytes at `offset` with volatile reads, for bytes another
@@ -113,9 +141,20 @@ impl Map {
     }
 
     /// Makes the map `len` bytes long. On Linux an existing map grows or shrinks with
-    /// `mremap`, which moves page tables and copies no data. Callers make sure that the
-    /// file has at least `len` bytes reserved before they touch the new range.
-    pub fn remap(&mut self, file: &File, len: usize) -> io::Result<()> {
+    /// `mremap`, which moves page tables and copies no data; elsewhere the old map goes
+    /// and a new one is made. Callers make sure that the file has at least `len` bytes
+    /// reserved before they touch the new range. Where a file cannot be mapped past its
+    /// end (Windows), the map stops there; [`Map::refit`] extends it once the file grew.
+    pub fn remap(&mut self, backing: &Backing, len: usize) -> io::Result<()> {
+        self.want = len;
+        let len = match backing.section() {
+            Some(_) => len,
+            None if platform::MAP_PAST_END => len,
+            None => {
+                let size = backing.file().metadata()?.len();
+                len.min(usize::try_from(size).unwrap_or(usize::MAX))
+            }
+        };
         if len == self.len() {
             return Ok(());
         }
@@ -124,25 +163,48 @@ impl Map {
             return Ok(());
         }
         #[cfg(target_os = "linux")]
-        if let Some(raw) = &mut self.raw {
+        if let Some(Raw::File(raw)) = &mut self.raw {
             // SAFETY: no reference into the old range outlives this call (`&mut self`),
             // and callers keep accesses within the file's reserved size.
             return unsafe { raw.remap(len, memmap2::RemapOptions::new().may_move(true)) };
         }
-        let mut opts = MmapOptions::new();
-        opts.len(len);
-        self.raw = Some(if self.writable {
-            opts.map_raw(file)?
-        } else {
-            opts.map_raw_read_only(file)?
+        // The old map goes before the new one is made.
+        self.raw = None;
+        self.raw = Some(match backing.section() {
+            Some(section) => Raw::View(section.map(len, self.writable)?),
+            None => {
+                let mut opts = MmapOptions::new();
+                opts.len(len);
+                Raw::File(if self.writable {
+                    opts.map_raw(backing.file())?
+                } else {
+                    opts.map_raw_read_only(backing.file())?
+                })
+            }
         });
         Ok(())
     }
 
-    /// Writes the pages holding `offset..offset + len` back and waits (`msync(MS_SYNC)`).
+    /// Maps again up to the length last asked for, if the map stopped short of it at the
+    /// end of the file and the file has grown since.
+    pub fn refit(&mut self, backing: &Backing) -> io::Result<()> {
+        if self.len() < self.want {
+            self.remap(backing, self.want)?;
+        }
+        Ok(())
+    }
+
+    /// Drops the map (a file that a map covers cannot shrink on Windows).
+    pub fn unmap(&mut self) {
+        self.raw = None;
+    }
+
+    /// Writes the pages holding `offset..offset + len` back and waits (`msync(MS_SYNC)`;
+    /// `FlushViewOfFile` on Windows, whose file is then flushed by the caller's sync).
     pub fn sync(&self, offset: usize, len: usize) -> io::Result<()> {
         match &self.raw {
-            Some(raw) if len > 0 => raw.flush_range(offset, len),
+            Some(Raw::File(raw)) if len > 0 => raw.flush_range(offset, len),
+            Some(Raw::View(view)) if len > 0 => view.flush(offset, len),
             _ => Ok(()),
         }
     }
@@ -150,16 +212,16 @@ impl Map {
     /// `msync(MS_ASYNC)` over `offset..offset + len`.
     pub fn sync_async(&self, offset: usize, len: usize) -> io::Result<()> {
         match &self.raw {
-            Some(raw) if len > 0 => raw.flush_async_range(offset, len),
+            Some(Raw::File(raw)) if len > 0 => raw.flush_async_range(offset, len),
             _ => Ok(()),
         }
     }
 
     /// Passes an access-pattern hint to the kernel.
-    pub fn advise(&self, advice: memmap2::Advice) -> io::Result<()> {
+    pub fn advise(&self, advice: platform::Advice) -> io::Result<()> {
         match &self.raw {
-            Some(raw) => raw.advise(advice),
-            None => Ok(()),
+            Some(Raw::File(raw)) => platform::advise(raw, advice),
+            _ => Ok(()),
         }
     }
 }

@@ -155,6 +155,15 @@ impl Table {
         made
     }
 
+    /// The bytes a native file or region with room for `capacity` records takes, if
+    /// they fit in memory.
+    pub(crate) fn native_size(sb: &Superblock, capacity: u64) -> Option<u64> {
+        capacity
+            .checked_mul(sb.schema.record_size())
+            .and_then(|d| d.checked_add(sb.data_offset))
+            .filter(|&s| s <= isize::MAX as u64)
+    }
+
     /// Writes a new native header into `backing` (a file just created, or a shared-memory
     /// object), with room for `capacity` records, and maps it.
     pub(crate) fn init(
@@ -167,10 +176,7 @@ impl Table {
         backing.lock_mapped()?;
         let path = backing.path().to_owned();
         let rs = sb.schema.record_size();
-        let file_size = capacity
-            .checked_mul(rs)
-            .and_then(|d| d.checked_add(sb.data_offset))
-            .filter(|&s| s <= isize::MAX as u64)
+        let file_size = Self::native_size(&sb, capacity)
             .ok_or_else(|| too_large(&path, "the initial capacity"))?;
         backing.write_at(&sb.encode(), 0, "write header")?;
         backing.allocate(0, file_size)?;
@@ -182,8 +188,8 @@ impl Table {
         };
         backing.write_at(&meta.encode(), meta.slot_offset() as u64, "write header")?;
         backing.sync_data()?;
-        let map = Map::new(backing.file(), file_size as usize, true)
-            .map_err(|e| backing.err("map", e))?;
+        let map =
+            Map::new(&backing, file_size as usize, true).map_err(|e| backing.err("map", e))?;
         let parts = Parts {
             format: Format::Native { kind: sb.kind },
             rs: rs as usize,
@@ -229,7 +235,7 @@ impl Table {
         let needed = meta.data_end(sb.data_offset, rs);
         check_fits(path, needed, size)?;
         let map_len = to_usize(path, needed, "the data region")?;
-        let map = Map::new(backing.file(), map_len, writable).map_err(|e| backing.err("map", e))?;
+        let map = Map::new(&backing, map_len, writable).map_err(|e| backing.err("map", e))?;
         let parts = Parts {
             format: Format::Native { kind: sb.kind },
             rs: rs as usize,
@@ -340,7 +346,7 @@ impl Table {
         }
         let len = raw_len(path, size, rs)?;
         let map_len = to_usize(path, size, "the file")?;
-        let map = Map::new(backing.file(), map_len, writable).map_err(|e| backing.err("map", e))?;
+        let map = Map::new(&backing, map_len, writable).map_err(|e| backing.err("map", e))?;
         let parts = Parts {
             format: Format::Raw,
             rs,
@@ -674,6 +680,11 @@ impl Table {
                     return Err(e);
                 }
                 self.file_size = self.file_size.max(to);
+                // Where a map cannot pass the end of a file, it reaches the new records
+                // only now.
+                self.map
+                    .refit(&self.backing)
+                    .map_err(|e| self.backing.err("remap", e))?;
             }
             Format::Native { .. } => {
                 let staged_len = self.staged.get_mut().map_or(0, |v| v.len());
@@ -769,13 +780,28 @@ impl Table {
     /// Maps `size` bytes and cuts the file to them. Callers hold
     /// [`Backing::lock_alone`], and no commit counts the bytes past `size`.
     fn cut_to(&mut self, size: u64) -> Result<()> {
-        self.map
-            .remap(self.backing.file(), size as usize)
-            .map_err(|e| self.backing.err("remap", e))?;
+        self.cut_file(size, size as usize)
+    }
+
+    /// The length the map has for the current capacity.
+    fn map_len(&self) -> usize {
+        self.data_offset + self.capacity * self.rs
+    }
+
+    /// Cuts the file to `size` bytes and maps `map_len` bytes of it. The map goes first:
+    /// some systems (Windows) refuse to cut a file that a map covers. Callers hold
+    /// [`Backing::lock_alone`].
+    fn cut_file(&mut self, size: u64, map_len: usize) -> Result<()> {
+        self.map.unmap();
         self.remaps += 1;
-        self.backing.shrink(size)?;
-        self.file_size = size;
-        Ok(())
+        let cut = self.backing.shrink(size);
+        if cut.is_ok() {
+            self.file_size = size;
+        }
+        self.map
+            .remap(&self.backing, map_len)
+            .map_err(|e| self.backing.err("remap", e))?;
+        cut
     }
 
     /// Makes room for `additional` more records, growing by the growth policy.
@@ -807,7 +833,7 @@ impl Table {
         // A raw file's map may reach past its end: only records below len, whose
         // blocks `append` reserved, are ever touched.
         self.map
-            .remap(self.backing.file(), map_len)
+            .remap(&self.backing, map_len)
             .map_err(|e| self.backing.err("remap", e))?;
         self.capacity = cap;
         self.remaps += 1;
@@ -938,10 +964,10 @@ impl Table {
                 let size = (self.len * self.rs) as u64;
                 if self.file_size > size {
                     self.backing.lock_alone()?;
-                    let cut = self.backing.shrink(size);
+                    let map_len = self.map_len();
+                    let cut = self.cut_file(size, map_len);
                     self.backing.unlock_alone();
                     cut?;
-                    self.file_size = size;
                 }
                 self.committed.len = self.len as u64;
             }
@@ -1000,7 +1026,7 @@ impl Table {
                     check_fits(path, needed, self.backing.size()?)?;
                     let len = to_usize(path, needed, "the data region")?;
                     self.map
-                        .remap(self.backing.file(), len)
+                        .remap(&self.backing, len)
                         .map_err(|e| self.backing.err("remap", e))?;
                     self.remaps += 1;
                     self.file_size = needed;
@@ -1019,7 +1045,7 @@ impl Table {
                 let map_len = to_usize(self.backing.path(), size, "the file")?;
                 if map_len > self.map.len() {
                     self.map
-                        .remap(self.backing.file(), map_len)
+                        .remap(&self.backing, map_len)
                         .map_err(|e| self.backing.err("remap", e))?;
                     self.remaps += 1;
                 }
@@ -1214,7 +1240,7 @@ impl Table {
     }
 
     /// Passes an access-pattern hint to the kernel for the whole map.
-    pub fn advise(&self, advice: memmap2::Advice) -> Result<()> {
+    pub fn advise(&self, advice: crate::Advice) -> Result<()> {
         self.map
             .advise(advice)
             .map_err(|e| self.backing.err("madvise", e))

@@ -1,25 +1,29 @@
 //! Region names: Win32 spellings in, POSIX `shm_open("/Name")` out.
 
 use crate::error::{Error, Result};
-use std::ffi::CString;
 use std::fmt;
 use std::path::PathBuf;
 
 /// The longest name, in bytes, without its leading `/` (`NAME_MAX`).
 pub const MAX_NAME_LEN: usize = 255;
 
-/// A validated shared-memory name. `Name` is the object `shm_open("/Name")` opens, so a C
-/// program on the same machine that calls `shm_open("/MyFileMappingObject", ...)` shares
-/// the region fixrec calls `MyFileMappingObject`.
+/// A validated shared-memory name, meaning on each system what it means to a C program
+/// there.
 ///
-/// Accepted spellings: `Name`, `/Name` (the POSIX one), and the Win32 `Global\Name` and
-/// `Local\Name`, whose prefix is stripped: Linux has one namespace of shared-memory
-/// objects per IPC namespace (in practice, per machine or container), with no session
-/// split, so both prefixes name the same object.
+/// - On Unix, `Name` is the object `shm_open("/Name")` opens, so a C program on the same
+///   machine that calls `shm_open("/MyFileMappingObject", ...)` shares the region fixrec
+///   calls `MyFileMappingObject`. The spellings `/Name` (the POSIX one) and the Win32
+///   `Global\Name` and `Local\Name` are accepted and their prefix stripped: Unix has one
+///   namespace of shared-memory objects per IPC namespace (in practice, per machine or
+///   container), with no session split, so all of them name the same object.
+/// - On Windows, the name is kept exactly as written (a leading `/` aside) and is the
+///   name of a file-mapping object, as `CreateFileMappingA(INVALID_HANDLE_VALUE, ...,
+///   name)` and `OpenFileMappingA(..., name)` use it: `Global\Name` is in the global
+///   namespace, `Local\Name` and a bare `Name` are in the session's.
 ///
-/// Refused: an empty name, `.` and `..`, a `/` anywhere but the start, a NUL byte or
-/// another control character (a newline would garble listings and messages), and names
-/// over 255 bytes.
+/// Refused everywhere: an empty name, `.` and `..`, a `/` anywhere but the start, a NUL
+/// byte or another control character (a newline would garble listings and messages), and
+/// names over 255 bytes (after the prefix).
 ///
 /// # Examples
 ///
@@ -27,8 +31,12 @@ pub const MAX_NAME_LEN: usize = 255;
 /// use fixrec::shm::Name;
 ///
 /// let name = Name::new(r"Global\MyFileMappingObject")?;
-/// assert_eq!(name.as_str(), "MyFileMappingObject");
-/// assert_eq!(name.to_string(), "shm:MyFileMappingObject");
+/// if cfg!(windows) {
+///     assert_eq!(name.as_str(), r"Global\MyFileMappingObject");
+/// } else {
+///     assert_eq!(name.as_str(), "MyFileMappingObject");
+///     assert_eq!(name.to_string(), "shm:MyFileMappingObject");
+/// }
 /// assert!(Name::new("../etc/passwd").is_err());
 /// assert!(Name::new("").is_err());
 /// # Ok::<(), fixrec::Error>(())
@@ -47,11 +55,12 @@ impl Name {
             name: name.into(),
             reason: reason.into(),
         };
-        let bare = name
+        let kept = crate::platform::object_name(name);
+        // The part after a Win32 namespace prefix, which Windows keeps in the name.
+        let bare = kept
             .strip_prefix("Global\\")
-            .or_else(|| name.strip_prefix("Local\\"))
-            .or_else(|| name.strip_prefix('/'))
-            .unwrap_or(name);
+            .or_else(|| kept.strip_prefix("Local\\"))
+            .unwrap_or(kept);
         if bare.is_empty() {
             return Err(bad("the name is empty"));
         }
@@ -79,17 +88,13 @@ impl Name {
                 bare.len()
             )));
         }
-        Ok(Name(bare.to_owned()))
+        Ok(Name(kept.to_owned()))
     }
 
-    /// The name without prefix or slash, as `fixrec shm ls` lists it.
+    /// The object's name: without prefix or slash on Unix (as `fixrec shm ls` lists it),
+    /// as written on Windows.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    /// `/Name`, as `shm_open` takes it.
-    pub(crate) fn c_path(&self) -> CString {
-        CString::new(format!("/{}", self.0)).expect("validated: no NUL")
     }
 
     /// `shm:Name`, the path fixrec puts in messages (and the command line's target syntax).
@@ -116,12 +121,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn prefixes_are_stripped() {
+    fn prefixes_mean_what_they_mean_on_each_system() {
         for given in ["Obj", "/Obj", "Global\\Obj", "Local\\Obj"] {
-            assert_eq!(Name::new(given).unwrap().as_str(), "Obj", "{given}");
+            let want = if cfg!(windows) {
+                given.trim_start_matches('/')
+            } else {
+                "Obj"
+            };
+            assert_eq!(Name::new(given).unwrap().as_str(), want, "{given}");
         }
-        assert_eq!(Name::new("Obj").unwrap().c_path().to_bytes(), b"/Obj");
-        // A backslash elsewhere is an ordinary byte on Linux.
+        // A backslash elsewhere is an ordinary byte.
         assert_eq!(Name::new("a\\b").unwrap().as_str(), "a\\b");
     }
 

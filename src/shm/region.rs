@@ -4,13 +4,11 @@ use super::name::Name;
 use crate::backing::Backing;
 use crate::error::{Error, Result};
 use crate::mapping::Map;
+use crate::platform;
 use crate::store::{Access, ReadOnly, ReadWrite};
 use bytemuck::Pod;
-use std::fs::File;
 use std::io;
 use std::marker::PhantomData;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 /// The mode a region gets unless the caller asks for another: owner read and write only.
 pub const DEFAULT_MODE: u32 = 0o600;
@@ -158,11 +156,8 @@ impl RegionOptions {
                 isize::MAX
             )));
         }
-        let backing = create_object(name, self.mode)?;
-        let mapped = (|| {
-            backing.allocate(0, size as u64)?;
-            Region::map(backing, name.clone(), self.lifetime, true)
-        })();
+        let backing = create_object(name, size as u64, self.mode)?;
+        let mapped = Region::map(backing, name.clone(), self.lifetime, true);
         if mapped.is_err() {
             // We created it: a failed create leaves nothing behind.
             let _ = unlink(name);
@@ -189,7 +184,7 @@ impl RegionOptions {
             match open_object(&name, true) {
                 Ok(backing) => {
                     if !self.trust_existing {
-                        check_trusted(&name, &backing, self.mode)?;
+                        platform::check_trusted(&name, &backing, self.mode)?;
                     }
                     let region = Region::map(backing, name, Lifetime::Persistent, true)?;
                     return Ok((region, Origin::Opened));
@@ -348,7 +343,7 @@ impl<A: Access> Region<A> {
         // Like every mapping handle, hold the shared "mapped" lock, so that no store
         // handle on the same object shrinks it under this map.
         backing.lock_mapped()?;
-        let map = Map::new(backing.file(), len, writable).map_err(|e| backing.err("map", e))?;
+        let map = Map::new(&backing, len, writable).map_err(|e| backing.err("map", e))?;
         Ok(Region {
             backing,
             name,
@@ -418,17 +413,7 @@ impl<A: Access> Region<A> {
     ///
     /// An IO error.
     pub fn info(&self) -> Result<RegionInfo> {
-        let meta = self
-            .backing
-            .file()
-            .metadata()
-            .map_err(|e| self.backing.err("stat", e))?;
-        Ok(RegionInfo {
-            name: self.name.as_str().to_owned(),
-            size: meta.len(),
-            uid: meta.uid(),
-            mode: meta.mode() & 0o7777,
-        })
+        platform::region_info(&self.name, &self.backing)
     }
 }
 
@@ -440,18 +425,9 @@ impl<A: Access> Drop for Region<A> {
     }
 }
 
-/// Removes `name` if it still refers to `backing`'s object (nobody removed it and made
-/// another under the same name meanwhile).
+/// Removes `name` if it still refers to `backing`'s object.
 pub(crate) fn remove_if_ours(name: &Name, backing: &Backing) {
-    let (Ok(ours), Ok(now)) = (
-        backing.file().metadata(),
-        shm_open(name, libc::O_RDONLY, 0).and_then(|f| f.metadata()),
-    ) else {
-        return;
-    };
-    if (ours.dev(), ours.ino()) == (now.dev(), now.ino()) {
-        let _ = unlink(name);
-    }
+    platform::remove_if_ours(name, backing)
 }
 
 fn not_records<R>(path: std::path::PathBuf, size: usize) -> Error {
@@ -464,115 +440,19 @@ fn not_records<R>(path: std::path::PathBuf, size: usize) -> Error {
     }
 }
 
-/// `shm_open("/name", flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, mode)`. `O_NONBLOCK`
-/// keeps a FIFO planted under the name from blocking the open.
-fn shm_open(name: &Name, flags: libc::c_int, mode: u32) -> io::Result<File> {
-    let path = name.c_path();
-    let flags = flags | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK;
-    // SAFETY: `path` is a NUL-terminated string that outlives the call; shm_open reads
-    // it and returns a new descriptor or -1.
-    #[cfg(target_os = "linux")]
-    let fd = unsafe { libc::shm_open(path.as_ptr(), flags, mode as libc::mode_t) };
-    // SAFETY: as above (shm_open is variadic here; the mode is passed promoted).
-    #[cfg(not(target_os = "linux"))]
-    let fd = unsafe { libc::shm_open(path.as_ptr(), flags, mode as libc::c_uint) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` is a descriptor shm_open just returned; nothing else owns it.
-    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
-}
-
+/// Removes the name (Unix); see [`Region::remove`].
 pub(crate) fn unlink(name: &Name) -> io::Result<()> {
-    let path = name.c_path();
-    // SAFETY: `path` is a NUL-terminated string that outlives the call.
-    if unsafe { libc::shm_unlink(path.as_ptr()) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    platform::unlink_region(name)
 }
 
-fn symlink_refused(name: &Name) -> Error {
-    Error::UnsafeRegion {
-        path: name.display_path(),
-        detail: format!(
-            "it is a symbolic link, and fixrec never follows one; remove it with `fixrec shm rm {}` if it is not yours to keep",
-            name.as_str()
-        ),
-    }
-}
-
-/// Creates the object with `O_CREAT | O_EXCL` and gives it exactly `mode`.
-pub(crate) fn create_object(name: &Name, mode: u32) -> Result<Backing> {
-    let path = name.display_path();
-    let file =
-        shm_open(name, libc::O_RDWR | libc::O_CREAT | libc::O_EXCL, 0o600).map_err(|e| match e
-            .raw_os_error()
-        {
-            Some(libc::EEXIST) => Error::AlreadyExists { path: path.clone() },
-            Some(libc::ELOOP) => symlink_refused(name),
-            _ => Error::io(&path, "create", e),
-        })?;
-    // fchmod: the mode asked, exactly, whatever the umask made of 0600.
-    if let Err(e) = file.set_permissions(std::fs::Permissions::from_mode(mode)) {
-        let _ = unlink(name);
-        return Err(Error::io(&path, "set mode", e));
-    }
-    Ok(Backing::from_file(file, path))
+/// Creates the object, `size` bytes reserved, exactly `mode` where the system has modes.
+pub(crate) fn create_object(name: &Name, size: u64, mode: u32) -> Result<Backing> {
+    platform::create_region(name, size, mode)
 }
 
 /// Opens an existing object; refuses symbolic links and anything but a regular object.
 pub(crate) fn open_object(name: &Name, writable: bool) -> Result<Backing> {
-    let path = name.display_path();
-    let flags = if writable {
-        libc::O_RDWR
-    } else {
-        libc::O_RDONLY
-    };
-    let file = shm_open(name, flags, 0).map_err(|e| match e.raw_os_error() {
-        Some(libc::ELOOP) => symlink_refused(name),
-        _ => Error::io(&path, "open", e),
-    })?;
-    let meta = file.metadata().map_err(|e| Error::io(&path, "stat", e))?;
-    if !meta.file_type().is_file() {
-        return Err(Error::UnsafeRegion {
-            path,
-            detail: "it is not a regular shared-memory object".into(),
-        });
-    }
-    Ok(Backing::from_file(file, path))
-}
-
-/// Refuses an object that another user owns, or that group or others may write beyond
-/// `mode`.
-fn check_trusted(name: &Name, backing: &Backing, mode: u32) -> Result<()> {
-    let meta = backing
-        .file()
-        .metadata()
-        .map_err(|e| backing.err("stat", e))?;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    let unsafe_region = |detail: String| Error::UnsafeRegion {
-        path: name.display_path(),
-        detail,
-    };
-    if meta.uid() != me {
-        return Err(unsafe_region(format!(
-            "it is owned by uid {} but this process runs as uid {me}; another user may read or change what you put in it (remove it with `fixrec shm rm {}` if it is stale, or trust it explicitly)",
-            meta.uid(),
-            name.as_str()
-        )));
-    }
-    let extra = meta.mode() & 0o022 & !mode;
-    if extra != 0 {
-        return Err(unsafe_region(format!(
-            "its mode is {:#o}, which lets group or others write it (asked for {mode:#o}); remove it with `fixrec shm rm {}`, or trust it explicitly",
-            meta.mode() & 0o777,
-            name.as_str()
-        )));
-    }
-    Ok(())
+    platform::open_region(name, writable)
 }
 
 /// Lists the regions on this machine (its IPC namespace): every regular object in
@@ -580,7 +460,8 @@ fn check_trusted(name: &Name, backing: &Backing, mode: u32) -> Result<()> {
 ///
 /// # Errors
 ///
-/// An IO error reading `/dev/shm`; [`Error::InvalidArgument`] on systems without it.
+/// An IO error reading `/dev/shm`; [`Error::InvalidArgument`] on systems without it
+/// (Windows has no way to list its named objects short of the native NT API).
 ///
 /// # Examples
 ///
@@ -589,33 +470,12 @@ fn check_trusted(name: &Name, backing: &Backing, mode: u32) -> Result<()> {
 ///
 /// let name = format!("fixrec-doc-list-{}", std::process::id());
 /// let _region = RegionOptions::new().lifetime(Lifetime::RemoveOnDrop).create(&name, 100)?;
+/// # if cfg!(target_os = "linux") {
 /// let found = shm::list()?.into_iter().find(|r| r.name == name).unwrap();
 /// assert_eq!((found.size, found.mode), (100, 0o600));
+/// # } else { assert!(shm::list().is_err()); }
 /// # Ok::<(), fixrec::Error>(())
 /// ```
 pub fn list() -> Result<Vec<RegionInfo>> {
-    let dir = std::path::Path::new("/dev/shm");
-    if !cfg!(target_os = "linux") {
-        return Err(Error::InvalidArgument(
-            "listing regions needs /dev/shm (Linux)".into(),
-        ));
-    }
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, "list", e))? {
-        let entry = entry.map_err(|e| Error::io(dir, "list", e))?;
-        let Ok(meta) = entry.path().symlink_metadata() else {
-            continue; // removed meanwhile
-        };
-        if !meta.file_type().is_file() {
-            continue;
-        }
-        out.push(RegionInfo {
-            name: entry.file_name().to_string_lossy().into_owned(),
-            size: meta.len(),
-            uid: meta.uid(),
-            mode: meta.mode() & 0o7777,
-        });
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    platform::list_regions()
 }

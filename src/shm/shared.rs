@@ -4,7 +4,7 @@
 use super::name::Name;
 use super::region::{self, Lifetime, RegionOptions};
 use super::seqlock::{self, Area};
-use crate::backing::{Backing, WRITER_LOCK_BYTE};
+use crate::backing::Backing;
 use crate::error::{Error, Result};
 use crate::format::{self, Kind, SHARED_STRIPES, Superblock};
 use crate::record::Record;
@@ -12,9 +12,7 @@ use crate::schema::Schema;
 use crate::store::{Access, ReadOnly, ReadWrite, Store, check_schema};
 use crate::table::{Growth, Table};
 use bytemuck::Pod;
-use std::io;
 use std::marker::PhantomData;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::time::{Duration, Instant};
@@ -146,7 +144,8 @@ impl<R: Record> SharedStore<R> {
         let name = Name::new(name)?;
         options.check_mode()?;
         let sb = Superblock::new(R::schema()?, Kind::Shared);
-        let backing = region::create_object(&name, options.mode_bits())?;
+        let size = Table::native_size(&sb, capacity).unwrap_or(0);
+        let backing = region::create_object(&name, size, options.mode_bits())?;
         match Table::init(backing, sb, capacity, Growth::default()) {
             Ok(table) => {
                 let mut store = Self::wrap(table, name);
@@ -317,7 +316,8 @@ impl SharedTable {
         let name = Name::new(name)?;
         let options = RegionOptions::new();
         let sb = Superblock::new(schema, Kind::Shared);
-        let backing = region::create_object(&name, options.mode_bits())?;
+        let size = Table::native_size(&sb, capacity).unwrap_or(0);
+        let backing = region::create_object(&name, size, options.mode_bits())?;
         match Table::init(backing, sb, capacity, Growth::default()) {
             Ok(table) => Ok(SharedTable {
                 store: SharedStore::wrap(table, name),
@@ -805,24 +805,8 @@ impl<R: Pod> Drop for RecordWrite<'_, R> {
     }
 }
 
-/// Whether any open file description holds the writer lock of `backing`
-/// (`F_OFD_GETLK`), that is, whether a live process writes it.
+/// Whether any other handle holds the writer lock of `backing`, that is, whether a live
+/// process writes it.
 pub(crate) fn writer_alive(backing: &Backing) -> Result<bool> {
-    // SAFETY: flock is plain old data; all-zero is a valid value (and l_pid must be 0).
-    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-    fl.l_type = libc::F_WRLCK as _;
-    fl.l_whence = libc::SEEK_SET as _;
-    fl.l_start = WRITER_LOCK_BYTE as _;
-    fl.l_len = 1;
-    #[cfg(target_os = "linux")]
-    let cmd = libc::F_OFD_GETLK;
-    #[cfg(not(target_os = "linux"))]
-    let cmd = libc::F_GETLK;
-    // SAFETY: fcntl with a valid descriptor and a pointer to an initialised flock that
-    // it may overwrite.
-    let rc = unsafe { libc::fcntl(backing.file().as_raw_fd(), cmd, &mut fl) };
-    if rc != 0 {
-        return Err(backing.err("check the writer lock", io::Error::last_os_error()));
-    }
-    Ok(i32::from(fl.l_type) != libc::F_UNLCK)
+    backing.writer_locked_elsewhere()
 }
