@@ -3,13 +3,10 @@
 use super::signals::is_signal;
 use super::target::{Reader, Target};
 use anyhow::{Context, Result, anyhow, bail};
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, ErrorKind, Write};
 use std::ops::Range;
-use std::os::fd::AsFd;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -114,11 +111,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
 /// Whether `a` and `b` are one file (for `shm:NAME`, or a name that does not exist: no).
 fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
+    super::os::same_file(a, b)
 }
 
 /// Why an export stopped.
@@ -140,11 +133,8 @@ impl From<anyhow::Error> for Failure {
 fn to_stdout(table: &Reader, range: Range<usize>, format: Format) -> Result<()> {
     // Written through a descriptor of our own (not std's line-buffered stdout), so that
     // each write is one that a signal can interrupt (`cli::signals`).
-    let stdout = io::stdout()
-        .as_fd()
-        .try_clone_to_owned()
-        .context("cannot write to stdout")?;
-    let mut w = BufWriter::new(super::signals::Output::new(File::from(stdout)));
+    let stdout = super::signals::stdout_file().context("cannot write to stdout")?;
+    let mut w = BufWriter::new(super::signals::Output::new(stdout));
     match write(table, range, format, &mut w) {
         Ok(()) => Ok(()),
         Err(Failure::Records(e)) => Err(e),
@@ -250,18 +240,8 @@ fn to_regular(table: &Reader, range: Range<usize>, format: Format, out: &Path) -
         // Made 0600 while it was written; now the replaced file's owner and mode, or for
         // a new file the mode `File::create` gives.
         match &existing {
-            Some(meta) => keep_owner_and_mode(&file, meta),
-            None => {
-                // SAFETY: umask(2) cannot fail; this is the process's only thread here.
-                let mask = unsafe {
-                    let mask = libc::umask(0);
-                    libc::umask(mask);
-                    mask
-                };
-                #[allow(clippy::useless_conversion)] // mode_t is u16 on macOS
-                let mask = u32::from(mask);
-                file.set_permissions(std::fs::Permissions::from_mode(0o666 & !mask))
-            }
+            Some(meta) => super::os::keep_owner_and_mode(&file, meta),
+            None => super::os::set_default_permissions(&file),
         }
         .with_context(|| format!("{}: set permissions", tmp.display()))?;
         // On disk before the rename, so that a crash leaves the old OUT or the new one,
@@ -310,22 +290,17 @@ fn create_temp(dest: &Path) -> io::Result<(PathBuf, File)> {
     let pid = std::process::id();
     // At most 100 bytes of NAME, so that the temporary name stays within the 255 bytes
     // a file name may have, whatever NAME's length.
-    let name = OsStr::from_bytes(&name.as_bytes()[..name.len().min(100)]);
+    let name = super::os::cut_name(name, 100);
     for n in 0..100 {
         let mut tmp = OsString::from(".");
-        tmp.push(name);
+        tmp.push(&name);
         tmp.push(format!(".fixrec-tmp-{pid}"));
         if n > 0 {
             tmp.push(format!("-{n}"));
         }
         let tmp = dir.join(tmp);
         // 0600 while it fills: nobody else can open it and read the records meanwhile.
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-        {
+        match super::os::create_private(&tmp) {
             Ok(file) => return Ok((tmp, file)),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(with_path(e, &tmp)),
@@ -339,17 +314,6 @@ fn create_temp(dest: &Path) -> io::Result<(PathBuf, File)> {
 
 fn with_path(e: io::Error, path: &Path) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
-}
-
-/// The replaced file's mode, and its owner and group where this process may set them (a
-/// file another user owns becomes this user's when it may not).
-fn keep_owner_and_mode(file: &File, old: &std::fs::Metadata) -> io::Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let _ = std::os::unix::fs::fchown(file, Some(old.uid()), None);
-    let _ = std::os::unix::fs::fchown(file, None, Some(old.gid()));
-    // The permission bits only: setuid, setgid and sticky do not carry over to records
-    // (writing a file clears setuid and setgid too).
-    file.set_permissions(std::fs::Permissions::from_mode(old.mode() & 0o777))
 }
 
 fn write(

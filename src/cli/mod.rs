@@ -52,6 +52,7 @@ mod export;
 mod get;
 mod import;
 mod info;
+mod os;
 mod push;
 mod set;
 mod shm;
@@ -89,9 +90,8 @@ enum Command {
 /// (the shell shows status 141).
 pub fn main() -> ExitCode {
     // Rust ignores SIGPIPE, so every later print to a closed pipe would fail (and
-    // `println!` panic): restore the default.
-    // SAFETY: sets a signal's disposition to its default, before any thread starts.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    // `println!` panic): restore the default (Unix).
+    os::restore_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Create(args) => create::run(args),

@@ -5,7 +5,6 @@ use anyhow::{Context, Result, bail};
 use fixrec::schema::show;
 use fixrec::{Error, Schema};
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 
 /// One `field=value` argument. The value is bytes, as the shell passed them: a value
@@ -26,7 +25,7 @@ pub fn assignment_parser() -> impl clap::builder::TypedValueParser<Value = Assig
 
 /// Parses `field=value` (the value may itself hold `=`, and any bytes).
 fn parse_assignment(s: &OsStr) -> Result<Assignment, String> {
-    let bytes = s.as_bytes();
+    let bytes = s.as_encoded_bytes();
     let Some(eq) = bytes.iter().position(|&b| b == b'=').filter(|&eq| eq > 0) else {
         return Err(format!("expected field=value, found {}", show(bytes)));
     };

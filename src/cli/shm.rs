@@ -92,6 +92,7 @@ fn parse_mode(s: &str) -> Result<u32, String> {
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         Command::Create { name, size, mode } => {
+            super::os::check_region_outlives_command(&name, "create")?;
             let region = RegionOptions::new().mode(mode).create(&name, size)?;
             outln!("created {} ({size} bytes, mode {mode:o})", region.name());
         }
@@ -127,7 +128,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 outln!("{}", String::from_utf8_lossy(text));
             }
         }
-        Command::Rm { name } => Region::remove(&name)?,
+        Command::Rm { name } => {
+            super::os::check_region_outlives_command(&name, "remove")?;
+            Region::remove(&name)?
+        }
         Command::Ls => {
             let regions = shm::list()?;
             outln!("{:<40} {:>12} {:>8} {:>5}", "NAME", "SIZE", "OWNER", "MODE");

@@ -161,17 +161,7 @@ impl Target {
         let Some(name) = self.region() else {
             return Ok(());
         };
-        let info = fixrec::shm::Region::open_read_only(name)?.info()?;
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        if info.uid != me || info.mode & 0o022 != 0 {
-            bail!(
-                "shm:{name} exists, owned by uid {} with mode {:#o}: --create uses an existing region only if this user (uid {me}) owns it and nobody else may write it; remove it with `fixrec shm rm {name}` if it is stale, or import without --create to trust it",
-                info.uid,
-                info.mode
-            );
-        }
-        Ok(())
+        super::os::check_region_is_ours(name)
     }
 
     /// Removes the file (or region), for a command that created it and then failed.
@@ -189,6 +179,7 @@ impl Target {
             .given_schema()?
             .context("creating a store needs --schema")?;
         if let Some(name) = self.region() {
+            super::os::check_region_outlives_command(name, "create")?;
             // Without --raw: a shared store (a header, records under a sequence lock).
             if !self.raw {
                 let capacity = capacity.unwrap_or_else(|| (65536 / schema.record_size()).max(1));

@@ -7,11 +7,11 @@
 
 use super::peers::{Lmdb, Sqlite};
 use super::workloads::{Member, NAME_AT, RECORD, stamp, sum_words};
+use crate::cli::os::{read_exact_at, write_all_at};
 use anyhow::{Context, Result, bail};
 use fixrec::{Store, StoreOptions};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// A method, as named on the command line.
@@ -203,7 +203,7 @@ pub fn load(
             let t = std::time::Instant::now();
             let mut at = 0u64;
             src.for_each(&mut |m| {
-                file.write_all_at(bytemuck::bytes_of(m), at)?;
+                write_all_at(&file, bytemuck::bytes_of(m), at)?;
                 at += RECORD as u64;
                 Ok(())
             })?;
@@ -236,7 +236,7 @@ pub fn open_and_read(method: Method, path: &Path, i: u32) -> Result<u64> {
         }
         Method::Positional => {
             let mut rec = [0u8; RECORD];
-            File::open(path)?.read_exact_at(&mut rec, at)?;
+            read_exact_at(&File::open(path)?, &mut rec, at)?;
             Ok(sum_words(&rec))
         }
         Method::Sqlite => Sqlite::open_and_read(path, i),
@@ -258,7 +258,7 @@ pub fn create(method: Method, path: &Path, records: &[Member]) -> Result<()> {
             let file = File::create_new(path)?;
             let mut at = 0;
             for chunk in bytemuck::cast_slice::<Member, u8>(records).chunks(1 << 20) {
-                file.write_all_at(chunk, at)?;
+                write_all_at(&file, chunk, at)?;
                 at += chunk.len() as u64;
             }
             file.sync_data()?;
@@ -434,7 +434,7 @@ impl Backend for Positional {
         let mut at = 0;
         while at < total {
             let n = SCAN_CHUNK.min(total - at);
-            self.file.read_exact_at(&mut buf[..n], at as u64)?;
+            read_exact_at(&self.file, &mut buf[..n], at as u64)?;
             sum = sum.wrapping_add(sum_words(&buf[..n]));
             at += n;
         }
@@ -445,8 +445,7 @@ impl Backend for Positional {
         let mut rec = [0u8; RECORD];
         let mut sum = 0u64;
         for &i in idx {
-            self.file
-                .read_exact_at(&mut rec, u64::from(i) * RECORD as u64)?;
+            read_exact_at(&self.file, &mut rec, u64::from(i) * RECORD as u64)?;
             sum = sum.wrapping_add(sum_words(&rec));
         }
         Ok(sum)
@@ -457,10 +456,9 @@ impl Backend for Positional {
         let mut sum = 0u64;
         for (j, &i) in idx.iter().enumerate() {
             let at = u64::from(i) * RECORD as u64;
-            self.file.read_exact_at(&mut rec, at)?;
+            read_exact_at(&self.file, &mut rec, at)?;
             sum = sum.wrapping_add(sum_words(&rec));
-            self.file
-                .write_all_at(&stamp(j, salt), at + NAME_AT as u64)?;
+            write_all_at(&self.file, &stamp(j, salt), at + NAME_AT as u64)?;
             if commit_every.is_some_and(|k| (j + 1) % k == 0) {
                 self.file.sync_data()?;
             }

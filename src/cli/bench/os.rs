@@ -2,11 +2,10 @@
 //! page cache (`posix_fadvise(DONTNEED)`), reading a file through the cache, and a
 //! description of the machine.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::Serialize;
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 /// A fresh folder, removed with everything in it when dropped.
@@ -39,17 +38,8 @@ impl Drop for ScratchDir {
 /// still mapped by some process stay: callers unmap first.
 pub fn drop_cache(path: &Path) -> Result<()> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    file.sync_data()?;
-    // SAFETY: a plain syscall on a file descriptor that `file` keeps open.
-    let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
-    if rc != 0 {
-        bail!(
-            "posix_fadvise(DONTNEED) on {}: {}",
-            path.display(),
-            std::io::Error::from_raw_os_error(rc)
-        );
-    }
-    Ok(())
+    crate::cli::os::drop_cache(&file)
+        .with_context(|| format!("posix_fadvise(DONTNEED) on {}", path.display()))
 }
 
 /// How files enter the page cache before the first case.
@@ -83,12 +73,8 @@ pub fn recache(path: &Path, fill: Fill) -> Result<()> {
     let chunk = match fill {
         Fill::Large => 1 << 20,
         Fill::Small => {
-            // SAFETY: a plain syscall on a file descriptor that `file` keeps open.
-            let rc =
-                unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_RANDOM) };
-            if rc != 0 {
-                bail!("posix_fadvise(RANDOM) on {}: error {rc}", path.display());
-            }
+            crate::cli::os::advise_random(&file)
+                .with_context(|| format!("posix_fadvise(RANDOM) on {}", path.display()))?;
             4096
         }
     };

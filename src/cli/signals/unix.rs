@@ -1,9 +1,5 @@
-//! Stopping `import` and `export` cleanly on Ctrl-C (SIGINT), SIGTERM and SIGHUP, and
-//! waiting on pipes, FIFOs and terminals so that a signal ends every wait.
-//!
-//! The first signal only sets a flag; the commands check it ([`interrupted`]) between
-//! chunks of work and then clean up as after any error (nothing committed, a file they
-//! created or their temporary file removed) and exit with 128 + the signal's number.
+//! Unix: handlers for SIGINT, SIGTERM and SIGHUP, and waits that a signal ends
+//! (self-pipe + `poll`).
 //!
 //! # Why a signal cannot be missed
 //!
@@ -28,14 +24,12 @@
 //! by itself, and the `poll` on it waits for a writer's data (Linux reports no hang-up
 //! on a FIFO that never had a writer).
 
+use super::{SIGNALLED, interrupted_io};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 use std::time::Duration;
-
-/// The signal (SIGINT, SIGTERM or SIGHUP) that asked a long command to stop, once one came.
-static SIGNALLED: AtomicI32 = AtomicI32::new(0);
 
 /// The wake pipe's ends (-1 until [`stop_on_signals`] made it): the handler writes a
 /// byte to `WAKE_WRITE`; every wait polls `WAKE_READ`.
@@ -82,8 +76,25 @@ pub(crate) fn remove_if_killed(path: Option<&Path>) {
     LEFTOVER.store(c, Ordering::SeqCst);
 }
 
+/// The name of signal `signal` (SIGINT, SIGTERM or SIGHUP) in messages.
+pub(super) fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGINT => "SIGINT",
+        libc::SIGHUP => "SIGHUP",
+        _ => "SIGTERM",
+    }
+}
+
+/// Stdout, through a handle of our own (not std's line-buffered stdout), so that each
+/// write is one that a signal can interrupt.
+pub(crate) fn stdout_file() -> io::Result<std::fs::File> {
+    Ok(std::fs::File::from(
+        io::stdout().as_fd().try_clone_to_owned()?,
+    ))
+}
+
 /// From now on, Ctrl-C (SIGINT), SIGTERM and SIGHUP do not end the process where it stands:
-/// they make [`interrupted`] fail and wake every [`wait`], so that `import` and `export`
+/// they make [`interrupted`](super::interrupted) fail and wake every [`wait`], so that `import` and `export`
 /// stop at once and clean up as after any error, then exit with 128 + the signal's
 /// number. A second signal ends the process at once (removing the file named by
 /// [`remove_if_killed`]). A signal the process was started ignoring (a background job of
@@ -118,60 +129,6 @@ pub(crate) fn stop_on_signals() -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Fails once SIGINT, SIGTERM or SIGHUP came (after [`stop_on_signals`]).
-pub(crate) fn interrupted() -> anyhow::Result<()> {
-    match SIGNALLED.load(Ordering::SeqCst) {
-        0 => Ok(()),
-        signal => Err(Interrupted(signal).into()),
-    }
-}
-
-/// Whether `e` is (or was caused by) a stop by a signal.
-pub(crate) fn is_interrupted(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<Interrupted>().is_some()
-}
-
-/// The error of a command stopped by a signal.
-#[derive(Debug)]
-pub(crate) struct Interrupted(pub(crate) i32);
-
-impl std::fmt::Display for Interrupted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = match self.0 {
-            libc::SIGINT => "SIGINT",
-            libc::SIGHUP => "SIGHUP",
-            _ => "SIGTERM",
-        };
-        write!(f, "interrupted by {name}")
-    }
-}
-
-impl std::error::Error for Interrupted {}
-
-/// The signal's error as an `io::Error` (for `Read` and `Write` impls); [`from_io`] takes
-/// it back out.
-fn interrupted_io() -> io::Result<()> {
-    match SIGNALLED.load(Ordering::SeqCst) {
-        0 => Ok(()),
-        // Not `ErrorKind::Interrupted`, which `write_all` and `read_to_end` retry.
-        signal => Err(io::Error::other(Interrupted(signal))),
-    }
-}
-
-/// The [`Interrupted`] an `io::Error` of this module carries, as an error of its own
-/// (so that the command exits 128 + the signal), or the error as it is.
-pub(crate) fn from_io(e: io::Error) -> anyhow::Error {
-    match e.get_ref().and_then(|i| i.downcast_ref::<Interrupted>()) {
-        Some(Interrupted(signal)) => Interrupted(*signal).into(),
-        None => e.into(),
-    }
-}
-
-/// Whether an `io::Error` of this module says that a signal came.
-pub(crate) fn is_signal(e: &io::Error) -> bool {
-    e.get_ref().is_some_and(|i| i.is::<Interrupted>())
 }
 
 /// What a wait waits for.
@@ -232,8 +189,8 @@ pub(crate) fn open_input(input: &Path) -> io::Result<std::fs::File> {
 }
 
 /// A non-regular input (pipe, FIFO, terminal, device) opened by [`open_input`]: each read
-/// first waits with [`wait`], so a signal ends it. Its error carries [`Interrupted`]
-/// (see [`from_io`]).
+/// first waits with [`wait`], so a signal ends it. Its error carries [`Interrupted`](super::Interrupted)
+/// (see [`from_io`](super::from_io)).
 pub(crate) struct Input(pub(crate) std::fs::File);
 
 impl io::Read for Input {
@@ -274,7 +231,7 @@ pub(crate) fn open_output(out: &Path) -> io::Result<std::fs::File> {
 /// A writer to a descriptor that may block forever (a pipe whose reader stalled): each
 /// write first waits with [`wait`], then writes at most `PIPE_BUF` bytes, which a pipe
 /// that has room takes without blocking. A regular file is written as it is. Its error
-/// carries [`Interrupted`] (see [`from_io`]).
+/// carries [`Interrupted`](super::Interrupted) (see [`from_io`](super::from_io)).
 pub(crate) struct Output<W> {
     inner: W,
     fd: RawFd,
