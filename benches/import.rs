@@ -16,6 +16,9 @@
 //! store lives on the project's disk (a temporary folder under the target directory).
 //! Run: `cargo bench --bench import` (`FIXREC_BENCH_IMPORT_ROWS` changes the row count).
 
+#[path = "common/pio.rs"]
+mod pio;
+
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::io::Write;
@@ -135,7 +138,7 @@ fn import_export(c: &mut Criterion) {
 /// Writes `total` bytes to a new file at `path` in `chunk`-sized `pwrite`s, then
 /// `fdatasync`s it when `sync`.
 fn write_bytes(path: &Path, total: usize, chunk: &[u8], sync: bool) {
-    use std::os::unix::fs::FileExt;
+    use pio::FileExt;
     let file = std::fs::File::create_new(path).unwrap();
     let mut at = 0;
     while at < total {

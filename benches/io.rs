@@ -9,12 +9,15 @@
 //! folder under the target directory. Run: `cargo bench --bench io`.
 //! `fixrec bench` adds SQLite, LMDB, the floors and the cold cache.
 
+#[path = "common/pio.rs"]
+mod pio;
+use pio::FileExt;
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use fixrec::{FixedStr, Store, StoreOptions, record};
 use std::fs::File;
 use std::hint::black_box;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 record! {

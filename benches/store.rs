@@ -14,12 +14,15 @@
 //! Files live in a temporary folder under the target directory (the project's disk), all
 //! written the same way. Run: `cargo bench --bench store`.
 
+#[path = "common/pio.rs"]
+mod pio;
+use pio::FileExt;
+
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
 use fixrec::{FixedStr, Store, StoreOptions, record};
 use std::hint::black_box;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,10 @@
 //! `fixrec bench` in a tiny configuration: every method and workload is measured, the
 //! counts are right, and every method read the same bytes (equal checksums), so none can
 //! skip its work. Timings are never asserted.
+//!
+//! Unix only: the harness drops each file from the page cache (`posix_fadvise`), which
+//! Windows cannot do for one file; `fixrec bench` says so there.
+#![cfg(unix)]
 
 use serde_json::Value;
 use std::collections::BTreeMap;

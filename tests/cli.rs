@@ -8,7 +8,7 @@ use common::cli::{fails, fixrec, ok, spawn, text};
 use fixrec::{CChar, FixedStr, Store, record};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 const MEMBER: &str = "id:str[256],name:str[256]";
 const SMTEST: &str = "c:char,i:i32,s:i16";
@@ -708,6 +708,7 @@ fn verify_warns_about_an_invalid_meta_slot() {
 
 /// FILE must be a regular file: a directory, a FIFO (whose open would wait for a
 /// writer) or a device is refused at once with a clear message, with and without --raw.
+#[cfg(unix)] // FIFOs and device files are Unix
 #[test]
 fn a_file_that_is_not_a_regular_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -729,8 +730,8 @@ fn a_file_that_is_not_a_regular_file_is_refused() {
             let mut child = Command::new(env!("CARGO_BIN_EXE_fixrec"))
                 .args(&args)
                 .current_dir(d)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap();
             // A guard against the hang this pins, not a timing: generous on a loaded machine.
@@ -956,6 +957,7 @@ fn not_a_fixrec_file() {
     assert!(err.contains("missing.fxr"), "{err}");
 }
 
+#[cfg(unix)] // compiles C with the system `cc`; tests/win32.rs does this on Windows
 #[test]
 fn c_programs_read_what_the_cli_wrote_and_the_other_way_round() {
     let dir = tempfile::tempdir().unwrap();
@@ -1120,6 +1122,8 @@ fn every_field_type_round_trips_through_export_and_import() {
     );
 }
 
+#[cfg(unix)]
+// a region made by `fixrec create` outlives the command only on Unix (Windows refuses it: tests/win32.rs)
 #[test]
 fn create_makes_a_raw_shared_memory_region_that_record_commands_use() {
     let dir = tempfile::tempdir().unwrap();
@@ -1198,6 +1202,7 @@ fn create_makes_a_raw_shared_memory_region_that_record_commands_use() {
 /// `import shm:NAME --create` makes a shared store and fills it; a later import that
 /// fails after growing the store commits nothing (len, capacity, generation and the
 /// region's size as before); a raw region cannot be made by import (it needs a size).
+#[cfg(unix)] // as above, and /dev/shm and modes
 #[test]
 fn import_creates_a_shared_store_and_a_failed_one_commits_nothing() {
     struct Remove(String);
@@ -1433,6 +1438,7 @@ fn set_changes_nothing_when_another_field_of_the_record_is_bad() {
 }
 
 /// Records too large for the memory an import may use: an error, never an abort.
+#[cfg(unix)] // limits memory with bash `ulimit -v`
 #[test]
 fn an_import_that_runs_out_of_memory_fails_cleanly() {
     let dir = tempfile::tempdir().unwrap();
@@ -1474,6 +1480,7 @@ fn an_import_that_runs_out_of_memory_fails_cleanly() {
 /// Readers (`get`, `export`, `verify`) while another handle rewrites a record in place,
 /// as a writer process would: each reads a copy of the record (or, for a shared store,
 /// reads it under its sequence lock), so none crashes, and none reports a record torn.
+#[cfg(unix)] // makes its region with `fixrec create shm:`, refused on Windows
 #[test]
 fn readers_work_on_copies_while_a_writer_rewrites_a_record() {
     use std::sync::Arc;

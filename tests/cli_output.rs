@@ -2,6 +2,9 @@
 //! on real files in a temporary directory. A failed `export -o OUT` leaves OUT as it was
 //! (or absent) and never removes a device; a reader that goes away early (`| head -1`)
 //! ends every command by SIGPIPE, quietly, as it ends other Unix tools.
+//!
+//! Unix only: Unix output targets: SIGPIPE, FIFOs, devices, modes and owners of replaced files.
+#![cfg(unix)]
 
 mod common;
 

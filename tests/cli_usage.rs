@@ -3,6 +3,9 @@
 //! error naming the field and the value (exit 1), not clap's; a command line that is
 //! wrong (a bad `--mode`, `--commit-k 0`, `set` without `field=value`) is a usage error
 //! (exit 2) before anything is done.
+//!
+//! Unix only: arguments that are not UTF-8 (Unix bytes) and region modes.
+#![cfg(unix)]
 
 mod common;
 

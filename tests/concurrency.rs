@@ -7,6 +7,8 @@
 //! The other processes are this test binary run again (`current_exe()` with `--exact
 //! concurrency_child`), told their role by `FIXREC_CONCURRENCY_CHILD`.
 
+mod common;
+
 use fixrec::{Error, Growth, Store, StoreOptions, record};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -370,6 +372,7 @@ fn a_shrink_is_refused_while_another_process_maps_the_file() {
     assert_eq!(std::fs::metadata(&raw).unwrap().len(), 16);
 }
 
+#[cfg(unix)] // Windows refuses to cut a mapped file, so no other program can
 #[test]
 fn verify_reports_a_truncation_by_another_program() {
     let dir = scratch();
@@ -443,7 +446,7 @@ fn refresh_never_steps_back_to_an_older_commit() {
     // Tear the newest slot (generation 3 lives in slot 3 % 2 = 1, at byte 1024) as if
     // the reader caught it mid-write: the valid slot left holds generation 2, len 1.
     let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-    std::os::unix::fs::FileExt::write_all_at(&file, &[0xAB; 8], 1024 + 16).unwrap();
+    common::write_all_at(&file, &[0xAB; 8], 1024 + 16).unwrap();
     assert!(
         !reader.refresh().unwrap(),
         "an older commit is not a change"

@@ -354,10 +354,9 @@ fn wait_for_line(log: &Path, what: &str, child: &mut std::process::Child) {
 
 /// Kills the child with SIGKILL; panics if it had died of anything else.
 fn kill_and_reap(child: &mut std::process::Child) -> bool {
-    use std::os::unix::process::ExitStatusExt;
     let _ = child.kill();
     let status = child.wait().unwrap();
-    if status.signal() == Some(libc::SIGKILL) {
+    if common::killed(&status) {
         return true;
     }
     if !status.success() {
@@ -452,7 +451,6 @@ fn row(id: u64) -> Row {
 #[test]
 fn sigkill_during_fixrec_import_leaves_all_rows_or_none() {
     use std::fmt::Write as _;
-    use std::os::unix::process::ExitStatusExt;
     const BEFORE: u64 = 50;
     const ROWS: u64 = 100_000;
     let trials: u64 = std::env::var("FIXREC_CRASH_IMPORT_TRIALS")
@@ -521,7 +519,7 @@ fn sigkill_during_fixrec_import_leaves_all_rows_or_none() {
         let _ = child.kill();
         let status = child.wait().unwrap();
         assert!(
-            status.success() || status.signal() == Some(libc::SIGKILL),
+            status.success() || common::killed(&status),
             "trial {t}: fixrec import {status}"
         );
         let store = Store::<Row>::open(&path)

@@ -11,6 +11,9 @@
 //!
 //! `FIXREC_CLI_MD=path cargo test --test docs` runs another copy of the document (to try
 //! an edit, or to see the test fail on a wrong expected line).
+//!
+//! Unix only: the README commands run through a Unix shell, with process groups and /dev/shm.
+#![cfg(unix)]
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;

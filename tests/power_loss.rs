@@ -24,7 +24,6 @@ use common::{Rec, Rng, checksum, rec};
 use fixrec::{Growth, ReadOnly, Store, StoreOptions, SyncStep};
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -101,7 +100,7 @@ impl Sim {
     fn file_bytes(&self) -> Vec<u8> {
         let size = self.store.metadata().unwrap().len() as usize;
         let mut buf = vec![0u8; size];
-        self.store.read_exact_at(&mut buf, 0).unwrap();
+        common::read_exact_at(&self.store, &mut buf, 0).unwrap();
         buf
     }
 
@@ -123,9 +122,7 @@ impl Sim {
         if step.len > 0 {
             // `Map::sync` skips an empty range: no msync, nothing becomes durable.
             let mut bytes = vec![0u8; step.len];
-            self.store
-                .read_exact_at(&mut bytes, step.offset as u64)
-                .unwrap();
+            common::read_exact_at(&self.store, &mut bytes, step.offset as u64).unwrap();
             let size = self.store.metadata().unwrap().len() as usize;
             self.pending = Some((step.offset, bytes, size));
         }
@@ -202,7 +199,7 @@ impl Sim {
 
     fn write_image(&self, img: &[u8]) {
         self.image.set_len(0).unwrap();
-        self.image.write_all_at(img, 0).unwrap();
+        common::write_all_at(&self.image, img, 0).unwrap();
     }
 
     fn check_image(&mut self, img: &[u8]) -> Result<(), String> {

@@ -4,6 +4,9 @@
 //! Child processes are this test binary run again with `FIXREC_SHM_ROLE` set (the
 //! ignored `child_process` test), or the built examples. Every region name includes the
 //! pid, and a guard removes the regions at the end, even when a test fails.
+//!
+//! Unix only: POSIX region semantics: objects in /dev/shm, modes and the umask, shm_unlink, regions that outlive their last handle and grow. Windows regions are checked by tests/win32.rs.
+#![cfg(unix)]
 
 use fixrec::shm::{self, Lifetime, Origin, Region, RegionOptions};
 use fixrec::{CChar, Error, Store, record};

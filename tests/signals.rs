@@ -7,6 +7,9 @@
 //! The signal goes out after a random delay of 0 to 20 ms from the start: some trials
 //! hit the process before its handler is in place (it then dies by the signal, which is
 //! fine: it had made nothing yet), most while it starts or waits.
+//!
+//! Unix only: Unix signals (kill(2) at random instants) against FIFOs and pipes; Windows has no signals to send a process (its Ctrl-C handling is documented in src/cli/signals/windows.rs).
+#![cfg(unix)]
 
 mod common;
 

@@ -69,3 +69,63 @@ pub fn checksum(r: &Rec) -> u64 {
             (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
         })
 }
+
+/// Whether `status` is that of a process ended by `Child::kill`: SIGKILL on Unix; on
+/// Windows, `TerminateProcess` with the exit code 1 that std's `kill` gives.
+pub fn killed(status: &std::process::ExitStatus) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        status.signal() == Some(libc::SIGKILL)
+    }
+    #[cfg(windows)]
+    {
+        status.code() == Some(1)
+    }
+}
+
+/// Whether a fault ended the process: a signal on Unix, an exception status
+/// (0xC0000000 and up, such as an access violation or an abort) on Windows.
+pub fn crashed(status: &std::process::ExitStatus) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        status.signal().is_some()
+    }
+    #[cfg(windows)]
+    {
+        status.code().is_some_and(|c| c as u32 >= 0xC000_0000)
+    }
+}
+
+/// `pwrite` of all of `buf` (seek_write on Windows).
+pub fn write_all_at(file: &std::fs::File, mut buf: &[u8], mut at: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::write_at(file, buf, at)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_write(file, buf, at)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        buf = &buf[n..];
+        at += n as u64;
+    }
+    Ok(())
+}
+
+/// `pread` of exactly `buf.len()` bytes (seek_read on Windows).
+pub fn read_exact_at(file: &std::fs::File, mut buf: &mut [u8], mut at: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(file, buf, at)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(file, buf, at)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf = &mut buf[n..];
+        at += n as u64;
+    }
+    Ok(())
+}

@@ -1,0 +1,243 @@
+//! Windows only: fixrec and C programs written against Win32 share named regions and
+//! files in both directions, and Windows regions behave as documented (names as
+//! written, `ERROR_ALREADY_EXISTS` as `Origin::Opened`, a region that goes with its
+//! last handle, a fixed size). The C program is `tests/win32/interop.c`, built with
+//! mingw by `.ci/windows` (set `FIXREC_WIN32_INTEROP` to its .exe to run these tests by
+//! hand).
+#![cfg(windows)]
+
+use fixrec::shm::{Origin, Region, RegionOptions, SharedStore};
+use fixrec::{CChar, FixedStr, Store, record};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+record! {
+    #[repr(C, packed)]
+    /// `#pragma pack(1) struct SMTEST { char c; int i; short s; }`
+    pub struct Smtest { pub c: CChar, pub i: i32, pub s: i16 }
+}
+
+record! {
+    #[repr(C)]
+    /// `struct Member { char Id[256]; char name[256]; }`
+    pub struct Member { pub id: FixedStr<256>, pub name: FixedStr<256> }
+}
+
+fn interop() -> PathBuf {
+    let path = std::env::var_os("FIXREC_WIN32_INTEROP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("target/x86_64-pc-windows-gnu/win32-c/interop.exe")
+        });
+    assert!(
+        path.exists(),
+        "{} is missing: build tests/win32/interop.c with mingw first (.ci/windows does)",
+        path.display()
+    );
+    path
+}
+
+fn name(tag: &str) -> String {
+    format!("fixrec-win32-{tag}-{}", std::process::id())
+}
+
+/// Runs the C program to completion; its stdout, or a panic with its stderr.
+fn c(args: &[&str]) -> String {
+    let out = Command::new(interop()).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "interop {args:?}: {}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim_end().to_owned()
+}
+
+/// A C program that created a region and holds it until dropped (its stdin closes).
+struct Holder {
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+impl Holder {
+    fn start(args: &[&str]) -> Holder {
+        let mut child = Command::new(interop())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim_end(), "ready", "interop {args:?}");
+        Holder { child, stdin }
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_c_writer_makes_jjbsmtest_and_fixrec_reads_it() {
+    let n = name("JJBSMTEST");
+    let _c = Holder::start(&["smtest-create", &n]);
+    let region = Region::open_read_only(&n).unwrap();
+    assert_eq!(region.len(), 7, "the exact size the C program asked for");
+    assert_eq!(region.as_slice(), &[b'a', 100, 0, 0, 0, 10, 0]);
+    let r = region.records::<Smtest>().unwrap()[0];
+    let (c, i, s) = (r.c, r.i, r.s);
+    assert_eq!((c.0, i, s), (b'a', 100, 10));
+    // The command line, on the same region.
+    let out = Command::new(env!("CARGO_BIN_EXE_fixrec"))
+        .args([
+            "get",
+            &format!("shm:{n}"),
+            "0",
+            "--raw",
+            "--schema",
+            "c:char,i:i32,s:i16",
+        ])
+        .args(["--layout", "packed"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("100") && stdout.contains("10"), "{stdout}");
+}
+
+#[test]
+fn fixrec_makes_jjbsmtest_and_a_c_reader_reads_it() {
+    let n = name("smtest");
+    let mut region = Region::create(&n, size_of::<Smtest>()).unwrap();
+    region.records_mut::<Smtest>().unwrap()[0] = Smtest {
+        c: CChar(b'b'),
+        i: -7,
+        s: 300,
+    };
+    assert_eq!(c(&["smtest-read", &n]), "c=b i=-7 s=300");
+}
+
+#[test]
+fn names_mean_what_they_mean_to_win32() {
+    // Local\X and a bare X are one object (the session namespace); C opens it bare.
+    let bare = name("message");
+    let mut region = Region::create(&format!(r"Local\{bare}"), 256).unwrap();
+    let text = b"Message from first process.";
+    region.as_mut_slice()[..text.len()].copy_from_slice(text);
+    assert_eq!(c(&["message-read", &bare]), "Message from first process.");
+    assert_eq!(
+        c(&["message-read", &format!(r"Local\{bare}")]),
+        "Message from first process."
+    );
+    // The other way: C creates Global\X, fixrec opens exactly that name.
+    let global = format!(r"Global\{}", name("global"));
+    let _c = Holder::start(&["message-create", &global, "hello from C"]);
+    let seen = Region::open_read_only(&global).unwrap();
+    assert_eq!(&seen.as_slice()[..13], b"hello from C\0");
+    assert_eq!(seen.len(), 256);
+}
+
+#[test]
+fn open_or_create_reports_an_existing_object_and_a_region_goes_with_its_last_handle() {
+    let n = name("origin");
+    let (first, origin) = Region::open_or_create(&n, 64).unwrap();
+    assert_eq!(origin, Origin::Created);
+    let (second, origin) = Region::open_or_create(&n, 64).unwrap();
+    assert_eq!(origin, Origin::Opened);
+    assert!(matches!(
+        RegionOptions::new().create(&n, 64),
+        Err(fixrec::Error::AlreadyExists { .. })
+    ));
+    drop(first);
+    assert!(Region::open(&n).is_ok(), "a handle is still open");
+    drop(second);
+    let gone = Region::open(&n).unwrap_err().to_string();
+    assert!(gone.contains("open"), "{gone}");
+}
+
+#[test]
+fn jinyong_dat_written_by_c_is_read_by_fixrec_and_the_reverse() {
+    let dir = tempfile::tempdir().unwrap();
+    let from_c = dir.path().join("jinyong.dat");
+    c(&["jinyong-write", from_c.to_str().unwrap()]);
+    let store = Store::<Member>::open_raw(&from_c).unwrap();
+    assert_eq!(store.len(), 1000);
+    let m = store.get(2).unwrap();
+    assert_eq!(
+        (m.id.as_str().unwrap(), m.name.as_str().unwrap()),
+        ("2", "member 2")
+    );
+    drop(store);
+
+    let from_rust = dir.path().join("rust.dat");
+    let mut store = Store::<Member>::create_raw(&from_rust).unwrap();
+    for i in 0..1000 {
+        store
+            .push(Member {
+                id: FixedStr::new(&format!("r{i}")).unwrap(),
+                name: FixedStr::new(&format!("rust {i}")).unwrap(),
+            })
+            .unwrap();
+    }
+    store.flush().unwrap();
+    drop(store);
+    assert_eq!(std::fs::metadata(&from_rust).unwrap().len(), 1000 * 512);
+    assert_eq!(
+        c(&["jinyong-read", from_rust.to_str().unwrap(), "2"]),
+        "r2|rust 2"
+    );
+}
+
+#[test]
+fn a_shared_store_in_a_region_keeps_its_size_and_says_so() {
+    let n = name("shared");
+    let mut store = SharedStore::<Smtest>::create(&n, 4).unwrap();
+    for i in 0..4 {
+        store
+            .push(Smtest {
+                c: CChar(b'x'),
+                i,
+                s: 0,
+            })
+            .unwrap();
+    }
+    let reader = SharedStore::<Smtest>::open_read_only(&n).unwrap();
+    assert_eq!(reader.len(), 4);
+    let err = store
+        .push(Smtest {
+            c: CChar(b'y'),
+            i: 5,
+            s: 0,
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("keeps the size it was created with"), "{err}");
+    assert_eq!(store.len(), 4);
+}
+
+#[test]
+fn the_command_line_refuses_to_create_a_region_that_would_vanish() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fixrec"))
+        .args(["shm", "create", &name("cli"), "--size", "256"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("lives exactly as long as some process has it open"),
+        "{err}"
+    );
+}
