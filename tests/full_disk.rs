@@ -34,10 +34,12 @@ fn member(i: usize) -> Member {
 }
 
 /// A mounted tmpfs, unmounted on drop (also when the test panics).
+#[cfg(unix)] // mounts a tmpfs with mount(8), which a Windows program cannot
 struct Tmpfs {
     dir: tempfile::TempDir,
 }
 
+#[cfg(unix)]
 impl Tmpfs {
     fn mount(size: &str) -> Tmpfs {
         let dir = tempfile::tempdir().unwrap();
@@ -60,6 +62,7 @@ impl Tmpfs {
     }
 }
 
+#[cfg(unix)]
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         let out = Command::new("umount").arg(self.dir.path()).output();
@@ -69,6 +72,7 @@ impl Drop for Tmpfs {
     }
 }
 
+#[cfg(unix)]
 fn is_enospc(e: &Error, path: &Path) -> bool {
     let msg = e.to_string();
     matches!(e, Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC))
@@ -82,6 +86,7 @@ fn check_records<A: fixrec::Access>(store: &Store<Member, A>, len: usize) {
     }
 }
 
+#[cfg(unix)] // mounts a tmpfs with mount(8), which a Windows program cannot
 #[test]
 fn a_store_grown_until_the_disk_is_full_gets_an_error_and_reopens_committed() {
     let fs = Tmpfs::mount("16m");
@@ -157,6 +162,7 @@ fn a_store_grown_until_the_disk_is_full_gets_an_error_and_reopens_committed() {
 }
 
 #[cfg(feature = "cli")]
+#[cfg(unix)] // mounts a tmpfs with mount(8), which a Windows program cannot
 #[test]
 fn an_import_into_a_full_disk_adds_all_rows_or_none() {
     use std::fmt::Write;
