@@ -214,7 +214,7 @@ fn a_shared_store_in_a_region_keeps_its_size_and_says_so() {
             })
             .unwrap();
     }
-    let reader = SharedStore::<Smtest>::open_read_only(&n).unwrap();
+    let reader = SharedStore::<Smtest, fixrec::ReadOnly>::open_read_only(&n).unwrap();
     assert_eq!(reader.len(), 4);
     let err = store
         .push(Smtest {

@@ -1,6 +1,6 @@
-//! Layer 7: named shared memory. Regions created and opened by name (the POSIX
-//! `shm_open` twin of Win32's `CreateFileMapping(INVALID_HANDLE_VALUE, ..., name)` and
-//! `OpenFileMapping`), raw or holding a store.
+//! Layer 7: named shared memory. Regions created and opened by name, raw or holding a
+//! store: Win32's `CreateFileMapping(INVALID_HANDLE_VALUE, ..., name)` and
+//! `OpenFileMapping` on Windows, their POSIX twin `shm_open` on Unix.
 //!
 //! - [`Region`]: a named region of bytes, or of raw `R` records ([`Region::records`]),
 //!   like the Win32 programs' 256-byte message and packed `SMTEST` struct.
@@ -12,17 +12,32 @@
 //!
 //! # Names
 //!
-//! A [`Name`] is what `shm_open("/Name")` opens, so C programs on the same machine share
-//! fixrec's regions. The Win32 prefixes `Global\` and `Local\` are accepted and stripped:
-//! Linux has one namespace of regions per IPC namespace.
+//! A [`Name`] is what a C program on the same machine opens by that name, so it shares
+//! fixrec's regions: `shm_open("/Name")` on Unix, where the Win32 prefixes `Global\` and
+//! `Local\` are accepted and stripped (Linux has one namespace of regions per IPC
+//! namespace); `OpenFileMappingA(..., name)` on Windows, with the name exactly as written.
+//!
+//! # Lifetime and size
+//!
+//! On Unix a region lives until it is removed ([`Region::remove`]) or the machine
+//! restarts, and a store in it grows. On Windows a region is a file-mapping object on
+//! the paging file: it lives while any process has a handle to it and goes with the last
+//! one ([`Region::remove`] cannot remove it, and only checks that it exists), and it
+//! keeps the size it was created with, so a store in it cannot grow past the capacity it
+//! was created with (an error says so).
 //!
 //! # Security
 //!
-//! A region is created with `O_CREAT | O_EXCL | O_NOFOLLOW` and mode exactly 0600 (set
-//! with `fchmod`, so the umask does not matter) unless a wider mode is asked for by
+//! On Unix a region is created with `O_CREAT | O_EXCL | O_NOFOLLOW` and mode exactly 0600
+//! (set with `fchmod`, so the umask does not matter) unless a wider mode is asked for by
 //! [`RegionOptions::mode`]. [`Region::open_or_create`] refuses an existing region that
 //! another user owns or that group or others can write, unless
 //! [`RegionOptions::trust_existing`] says otherwise. No open follows a symbolic link.
+//!
+//! On Windows a region is created with a security descriptor whose one entry grants the
+//! creating user all access (modes do not apply), and [`Region::open_or_create`] refuses
+//! an existing object another user owns (`ERROR_ALREADY_EXISTS` on an object of this
+//! user's is [`Origin::Opened`]).
 //!
 //! # Examples
 //!

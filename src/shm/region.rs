@@ -17,7 +17,8 @@ pub const DEFAULT_MODE: u32 = 0o600;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Lifetime {
-    /// The region stays until [`Region::remove`] (or a reboot): the POSIX way.
+    /// The region stays until [`Region::remove`] (or a reboot): the POSIX way. On
+    /// Windows every region goes with its last handle, whatever its lifetime.
     #[default]
     Persistent,
     /// The creating handle removes the name when it is dropped: the closest match to
@@ -92,7 +93,8 @@ impl RegionOptions {
     }
 
     /// The permission bits a created region gets, exactly (the umask does not apply).
-    /// At least `0o600`, at most `0o777`; checked when the region is created.
+    /// At least `0o600`, at most `0o777`; checked when the region is created. Unix only:
+    /// on Windows the region is for its creating user alone, whatever the mode.
     pub fn mode(mut self, mode: u32) -> Self {
         self.mode = mode;
         self
@@ -133,10 +135,11 @@ impl RegionOptions {
 
     /// Creates region `name` of `size` zero bytes; fails if the name exists.
     ///
-    /// The object is made with `O_CREAT | O_EXCL | O_NOFOLLOW` and mode 0600, then given
+    /// On Unix the object is made with `O_CREAT | O_EXCL | O_NOFOLLOW` and mode 0600, then given
     /// exactly the mode asked (`fchmod`, so the umask cannot widen or narrow it), and
     /// its pages are reserved (`posix_fallocate`), so a full `/dev/shm` is an error here
-    /// and never a SIGBUS later.
+    /// and never a SIGBUS later. On Windows it is a paging-file section, committed at
+    /// creation (a lack of memory is an error here), for the creating user alone.
     ///
     /// # Errors
     ///
@@ -320,7 +323,8 @@ impl Region {
 impl Region<ReadWrite> {
     /// Removes the name: later opens fail, but every process that has the region open
     /// or mapped keeps it until it lets go (`shm_unlink`). A symbolic link is removed,
-    /// not followed.
+    /// not followed. On Windows a name cannot be removed (the object goes with its last
+    /// handle): this only checks that the region exists.
     ///
     /// # Errors
     ///
@@ -411,7 +415,8 @@ impl<A: Access> Region<A> {
     ///
     /// # Errors
     ///
-    /// An IO error.
+    /// An IO error; [`Error::InvalidArgument`] on Windows, whose regions have a security
+    /// descriptor rather than an owner uid and mode.
     pub fn info(&self) -> Result<RegionInfo> {
         platform::region_info(&self.name, &self.backing)
     }
