@@ -285,7 +285,12 @@ impl Table {
             backing.lock_writer()?;
         }
         backing.lock_mapped()?;
-        let size = backing.size()?;
+        let mut size = backing.size()?;
+        if backing.section().is_some() {
+            // A section's size is reported rounded up to a page (the size it was asked
+            // for is not kept): its records are the whole ones in it.
+            size -= size % rs.max(1) as u64;
+        }
         Self::raw(backing, rs, size, growth, writable)
     }
 

@@ -473,7 +473,7 @@ fn seed() -> u64 {
 /// Writes `bytes` as the whole content of `file`.
 fn rewrite(file: &File, bytes: &[u8]) {
     file.set_len(0).unwrap();
-    common::write_all_at(&file, bytes, 0).unwrap();
+    common::write_all_at(file, bytes, 0).unwrap();
 }
 
 #[test]

@@ -309,6 +309,7 @@ fn run(exe: &Path, args: &[&Path]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+#[cfg(unix)] // compiles C with the system `cc`; tests/win32.rs does this on Windows
 #[test]
 fn c_programs_and_fixrec_exchange_files_both_ways() {
     let d = tempfile::tempdir().unwrap();

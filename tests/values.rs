@@ -466,10 +466,10 @@ fn the_cli_refuses_overflow_and_nul_and_round_trips_infinity() {
         err.contains("t.fxr: new record: field `x`: value \"1e400\": out of range for f64"),
         "{err}"
     );
-    std::fs::write(d.join("nul.csv"), b"x,y,t\n1,2,ok\n1,2,a\0b\n").unwrap();
-    let err = fails(d, &["import", "t.fxr", "nul.csv"]);
+    std::fs::write(d.join("has-nul.csv"), b"x,y,t\n1,2,ok\n1,2,a\0b\n").unwrap();
+    let err = fails(d, &["import", "t.fxr", "has-nul.csv"]);
     assert!(
-        err.contains("nul.csv: line 3: field `t`: value \"a\\0b\": holds a NUL at byte 1"),
+        err.contains("has-nul.csv: line 3: field `t`: value \"a\\0b\": holds a NUL at byte 1"),
         "{err}"
     );
     std::fs::write(d.join("big.csv"), b"x,y,t\n1e400,2,ok\n").unwrap();

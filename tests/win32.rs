@@ -91,8 +91,10 @@ fn a_c_writer_makes_jjbsmtest_and_fixrec_reads_it() {
     let n = name("JJBSMTEST");
     let _c = Holder::start(&["smtest-create", &n]);
     let region = Region::open_read_only(&n).unwrap();
-    assert_eq!(region.len(), 7, "the exact size the C program asked for");
-    assert_eq!(region.as_slice(), &[b'a', 100, 0, 0, 0, 10, 0]);
+    // The size the C program asked for, or (Wine) that size rounded up to a page: the
+    // system keeps no other.
+    assert!(matches!(region.len(), 7 | 4096), "{}", region.len());
+    assert_eq!(&region.as_slice()[..7], &[b'a', 100, 0, 0, 0, 10, 0]);
     let r = region.records::<Smtest>().unwrap()[0];
     let (c, i, s) = (r.c, r.i, r.s);
     assert_eq!((c.0, i, s), (b'a', 100, 10));
@@ -147,7 +149,7 @@ fn names_mean_what_they_mean_to_win32() {
     let _c = Holder::start(&["message-create", &global, "hello from C"]);
     let seen = Region::open_read_only(&global).unwrap();
     assert_eq!(&seen.as_slice()[..13], b"hello from C\0");
-    assert_eq!(seen.len(), 256);
+    assert!(matches!(seen.len(), 256 | 4096), "{}", seen.len());
 }
 
 #[test]
@@ -205,27 +207,32 @@ fn jinyong_dat_written_by_c_is_read_by_fixrec_and_the_reverse() {
 fn a_shared_store_in_a_region_keeps_its_size_and_says_so() {
     let n = name("shared");
     let mut store = SharedStore::<Smtest>::create(&n, 4).unwrap();
-    for i in 0..4 {
-        store
-            .push(Smtest {
-                c: CChar(b'x'),
-                i,
-                s: 0,
-            })
-            .unwrap();
-    }
-    let reader = SharedStore::<Smtest, fixrec::ReadOnly>::open_read_only(&n).unwrap();
-    assert_eq!(reader.len(), 4);
-    let err = store
-        .push(Smtest {
-            c: CChar(b'y'),
-            i: 5,
+    let mut refused = None;
+    // The section has the room asked for, rounded up to a page: pushes fill it, then
+    // the first growth past it is refused with an error (never a fault).
+    for i in 0..100_000 {
+        match store.push(Smtest {
+            c: CChar(b'x'),
+            i,
             s: 0,
-        })
-        .unwrap_err()
-        .to_string();
+        }) {
+            Ok(_) => {}
+            Err(e) => {
+                refused = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    let err = refused.expect("a region that never stops growing");
     assert!(err.contains("keeps the size it was created with"), "{err}");
-    assert_eq!(store.len(), 4);
+    let len = store.len();
+    assert!(len >= 4, "{len}");
+    store.flush().unwrap();
+    let reader = SharedStore::<Smtest, fixrec::ReadOnly>::open_read_only(&n).unwrap();
+    assert_eq!(reader.len(), len);
+    let last = reader.read(len - 1).unwrap();
+    let i = last.i;
+    assert_eq!(i as usize, len - 1);
 }
 
 #[test]

@@ -31,7 +31,8 @@ use windows_sys::Win32::Security::Authorization::{GetSecurityInfo, SE_KERNEL_OBJ
 use windows_sys::Win32::Security::{
     ACL, ACL_REVISION, AddAccessAllowedAce, EqualSid, GetTokenInformation, InitializeAcl,
     InitializeSecurityDescriptor, OWNER_SECURITY_INFORMATION, PSID, SECURITY_ATTRIBUTES,
-    SECURITY_DESCRIPTOR, SetSecurityDescriptorDacl, TOKEN_QUERY, TOKEN_USER, TokenUser,
+    SECURITY_DESCRIPTOR, SetSecurityDescriptorDacl, TOKEN_INFORMATION_CLASS, TOKEN_QUERY,
+    TOKEN_USER, TokenOwner, TokenUser,
 };
 use windows_sys::Win32::Storage::FileSystem::{
     LOCKFILE_EXCLUSIVE_LOCK, LOCKFILE_FAIL_IMMEDIATELY, LockFileEx, UnlockFileEx,
@@ -213,7 +214,8 @@ fn wide(s: &str) -> Vec<u16> {
     s.encode_utf16().chain([0]).collect()
 }
 
-/// A file-mapping object backed by the paging file, and its size.
+/// A file-mapping object backed by the paging file, and its size: as the system reports
+/// it, which Wine (and, for some objects, Windows) rounds up to a whole page.
 #[derive(Debug)]
 pub(crate) struct Section {
     handle: OwnedHandle,
@@ -378,11 +380,23 @@ fn section_size(handle: &OwnedHandle) -> io::Result<u64> {
     Ok(info.maximum_size.max(0) as u64)
 }
 
-/// This process's user, as a SID in a buffer (`TOKEN_USER` at its start).
+/// A SID of this process's token, in a buffer (`TOKEN_USER` or `TOKEN_OWNER` at its
+/// start, both a SID pointer first).
 struct CurrentUser(Vec<u64>);
 
 impl CurrentUser {
+    /// The user.
     fn get() -> io::Result<CurrentUser> {
+        Self::query(TokenUser)
+    }
+
+    /// The default owner of what this process creates: the user, or for an elevated
+    /// administrator the Administrators group.
+    fn default_owner() -> io::Result<CurrentUser> {
+        Self::query(TokenOwner)
+    }
+
+    fn query(class: TOKEN_INFORMATION_CLASS) -> io::Result<CurrentUser> {
         let mut token: HANDLE = std::ptr::null_mut();
         // SAFETY: the pseudo-handle of this process and an out pointer.
         if unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) } == 0 {
@@ -396,7 +410,7 @@ impl CurrentUser {
         let ok = unsafe {
             GetTokenInformation(
                 token.as_raw_handle() as HANDLE,
-                TokenUser,
+                class,
                 buf.as_mut_ptr().cast(),
                 (buf.len() * 8) as u32,
                 &mut needed,
@@ -409,8 +423,9 @@ impl CurrentUser {
     }
 
     fn sid(&self) -> PSID {
-        // SAFETY: the buffer starts with the TOKEN_USER GetTokenInformation wrote; its
-        // SID points into the same buffer, which lives as long as `self`.
+        // SAFETY: the buffer starts with the TOKEN_USER or TOKEN_OWNER GetTokenInformation
+        // wrote, whose first member is the SID pointer (TOKEN_USER's SID_AND_ATTRIBUTES
+        // starts with it); it points into the same buffer, which lives as long as `self`.
         unsafe { (*self.0.as_ptr().cast::<TOKEN_USER>()).User.Sid }
     }
 }
@@ -537,13 +552,18 @@ pub(crate) fn unlink_region(name: &Name) -> io::Result<()> {
 /// Nothing to remove: the section goes with its last handle.
 pub(crate) fn remove_if_ours(_name: &Name, _backing: &Backing) {}
 
-/// Refuses a section that another user owns (`GetSecurityInfo` of its owner).
+/// Refuses a section that another user owns (`GetSecurityInfo` of its owner): its owner
+/// must be this process's user or its token's default owner (what this user's other
+/// programs, a C program calling `CreateFileMappingA(..., NULL, ...)` among them, make
+/// their objects with).
 pub(crate) fn check_trusted(name: &Name, backing: &Backing, _mode: u32) -> Result<()> {
     let path = name.display_path();
     let Some(section) = backing.section() else {
         return Ok(());
     };
     let user = CurrentUser::get().map_err(|e| Error::io(&path, "find the current user", e))?;
+    let default_owner =
+        CurrentUser::default_owner().map_err(|e| Error::io(&path, "find the current user", e))?;
     let mut owner: PSID = std::ptr::null_mut();
     let mut sd: *mut c_void = std::ptr::null_mut();
     // SAFETY: a valid handle; the out pointers receive the owner SID, which points into
@@ -572,7 +592,7 @@ pub(crate) fn check_trusted(name: &Name, backing: &Backing, _mode: u32) -> Resul
     }
     // SAFETY: both SIDs are valid; `sd` was allocated by GetSecurityInfo.
     let same = unsafe {
-        let same = EqualSid(owner, user.sid()) != 0;
+        let same = EqualSid(owner, user.sid()) != 0 || EqualSid(owner, default_owner.sid()) != 0;
         LocalFree(sd);
         same
     };

@@ -316,7 +316,9 @@ impl Region {
     pub fn records_mut<R: Pod>(&mut self) -> Result<&mut [R]> {
         let path = self.name.display_path();
         let size = self.len();
-        bytemuck::try_cast_slice_mut(self.map.bytes_mut()).map_err(|_| not_records::<R>(path, size))
+        let whole = size - self.rounding_tail::<R>();
+        bytemuck::try_cast_slice_mut(&mut self.map.bytes_mut()[..whole])
+            .map_err(|_| not_records::<R>(path, size))
     }
 }
 
@@ -355,6 +357,19 @@ impl<A: Access> Region<A> {
             remove_on_drop: lifetime == Lifetime::RemoveOnDrop,
             _access: PhantomData,
         })
+    }
+
+    /// Bytes past the last whole `R` that only the system's rounding of the size put
+    /// there (a Windows section reports its size rounded up to a page): none elsewhere.
+    fn rounding_tail<R>(&self) -> usize {
+        match self.backing.section() {
+            Some(_) => self.len() % size_of::<R>().max(1),
+            None => 0,
+        }
+    }
+
+    fn whole_records<'b, R>(&self, bytes: &'b [u8]) -> &'b [u8] {
+        &bytes[..bytes.len() - self.rounding_tail::<R>()]
     }
 
     /// The region's name, without prefix.
@@ -407,7 +422,7 @@ impl<A: Access> Region<A> {
     /// # Ok::<(), fixrec::Error>(())
     /// ```
     pub fn records<R: Pod>(&self) -> Result<&[R]> {
-        bytemuck::try_cast_slice(self.map.bytes())
+        bytemuck::try_cast_slice(self.whole_records::<R>(self.map.bytes()))
             .map_err(|_| not_records::<R>(self.name.display_path(), self.len()))
     }
 
