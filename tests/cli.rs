@@ -1,6 +1,8 @@
 //! The `fixrec` command line, run as a user runs it: the built binary against real files
 //! in temporary directories. Every command with its output checked; every bad input with
 //! exit code 1, a message naming where, and the store unchanged afterwards.
+// Some imports serve only the tests gated to Unix below.
+#![cfg_attr(windows, allow(unused_imports))]
 
 mod common;
 
@@ -1317,6 +1319,7 @@ fn csv_errors_give_the_line_an_editor_shows() {
 }
 
 /// Runs fixrec with `input` on its stdin.
+#[cfg(unix)]
 fn piped(dir: &Path, args: &[&str], input: &[u8]) -> Output {
     use std::io::Write as _;
     let mut child = spawn(dir, args);

@@ -9,6 +9,8 @@
 //! A sync that fails (injected through the sync hook) makes `flush` fail, and every later
 //! `flush`, `flush_range` and `flush_async` fails too, even when the disk would now
 //! accept the sync, until the store is reopened (PostgreSQL's fsync lesson).
+// Some imports serve only the tests gated to Unix below.
+#![cfg_attr(windows, allow(unused_imports))]
 
 use fixrec::{Error, FixedStr, Growth, Store, StoreOptions, record};
 use std::path::{Path, PathBuf};

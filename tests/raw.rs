@@ -2,10 +2,14 @@
 //! `struct Member { char Id[256]; char name[256]; }`, as in `jinyong.dat`. Includes C
 //! programs compiled at test time with the system compiler (`cc`), which write a file
 //! fixrec reads and read files fixrec wrote.
+// Some imports serve only the tests gated to Unix below.
+#![cfg_attr(windows, allow(unused_imports))]
 
 use fixrec::{Error, FixedStr, Store, record};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(unix)]
+use std::path::PathBuf;
 use std::process::Command;
 
 record! {
@@ -220,6 +224,7 @@ fn raw_files_have_one_writer_and_readers_follow_it() {
 
 // ---------------------------------------------------------------- with a C compiler
 
+#[cfg(unix)]
 const MEMBER_H: &str = r#"
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +233,7 @@ const MEMBER_H: &str = r#"
 struct Member { char Id[256]; char name[256]; };
 "#;
 
+#[cfg(unix)]
 /// `writer FILE`: what the Win32 program does with WriteFile, with fwrite.
 const WRITER_C: &str = r#"
 int main(int argc, char **argv) {
@@ -247,6 +253,7 @@ int main(int argc, char **argv) {
 }
 "#;
 
+#[cfg(unix)]
 /// `reader raw FILE` reads a headerless array; `reader native FILE` finds the records
 /// of a fixrec store from docs/FORMAT.md alone (data offset at byte 32, len from the
 /// meta slot with the higher generation). Prints the count, member[2].Id and
@@ -278,6 +285,7 @@ int main(int argc, char **argv) {
 }
 "#;
 
+#[cfg(unix)]
 /// Compiles `source` with the system C compiler. Panics (fails the test) if there is
 /// none: this test must not pass without checking the C side.
 fn compile(dir: &Path, name: &str, source: &str) -> PathBuf {
@@ -298,6 +306,7 @@ fn compile(dir: &Path, name: &str, source: &str) -> PathBuf {
     exe
 }
 
+#[cfg(unix)]
 fn run(exe: &Path, args: &[&Path]) -> String {
     let out = Command::new(exe).args(args).output().unwrap();
     assert!(
