@@ -271,21 +271,31 @@ pub(crate) fn open_output(out: &Path) -> io::Result<std::fs::File> {
     }
 }
 
-/// A writer to a descriptor that may block forever (a pipe whose reader stalled): each
-/// write first waits with [`wait`], then writes at most `PIPE_BUF` bytes, which a pipe
-/// that has room takes without blocking. A regular file is written as it is. Its error
-/// carries [`Interrupted`] (see [`from_io`]).
+/// A writer to a descriptor that may block forever (a pipe, FIFO, socket or terminal
+/// whose reader stalled): each write first waits with [`wait`], then writes at most
+/// `PIPE_BUF` bytes, which a pipe that has room takes without blocking. Anything else (a
+/// regular file, `/dev/null`) is written as it is. Its error carries [`Interrupted`]
+/// (see [`from_io`]).
 pub(crate) struct Output<W> {
     inner: W,
     fd: RawFd,
-    regular: bool,
+    direct: bool,
 }
 
 impl<W: io::Write + AsFd> Output<W> {
     pub(crate) fn new(inner: W) -> Self {
         let fd = inner.as_fd().as_raw_fd();
-        let regular = fstat_mode(fd).is_some_and(|m| m & libc::S_IFMT == libc::S_IFREG);
-        Output { inner, fd, regular }
+        let may_stall = fstat_mode(fd).is_none_or(|m| match m & libc::S_IFMT {
+            libc::S_IFIFO | libc::S_IFSOCK => true,
+            // SAFETY: isatty(3) on a descriptor we hold.
+            libc::S_IFCHR => unsafe { libc::isatty(fd) == 1 },
+            _ => false,
+        });
+        Output {
+            inner,
+            fd,
+            direct: !may_stall,
+        }
     }
 }
 
@@ -299,7 +309,7 @@ fn fstat_mode(fd: RawFd) -> Option<libc::mode_t> {
 
 impl<W: io::Write + AsFd> io::Write for Output<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.regular {
+        if self.direct {
             interrupted_io()?;
             return self.inner.write(buf);
         }
