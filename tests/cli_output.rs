@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::cli::{fails, fixrec, ok_bytes, spawn, text};
+use common::cli::{fails, fixrec, names, ok_bytes, spawn, text};
 use std::fs;
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -37,16 +37,6 @@ fn members(dir: &Path, rows: usize) -> PathBuf {
 const BAD_SCHEMA: &str = "a:str[4]";
 fn bad_store(dir: &Path) {
     fs::write(dir.join("bad.dat"), b"ab\0\0cd\0\0\xff\xff\0\0ef\0\0").unwrap();
-}
-
-/// The names in `dir`, sorted (a temporary file left behind shows up here).
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

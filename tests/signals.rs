@@ -11,13 +11,11 @@
 mod common;
 
 use common::Rng;
-use common::cli::{ok_bytes, spawn, text};
-use std::ffi::CString;
+use common::cli::{mkfifo, names, ok_bytes, spawn, text};
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
-use std::process::{Child, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
 
 const MEMBER: &str = "id:str[256],name:str[256]";
@@ -43,12 +41,6 @@ fn seed() -> u64 {
         });
     eprintln!("seed {seed} (FIXREC_SEED={seed} repeats it)");
     seed
-}
-
-fn mkfifo(path: &Path) {
-    let c = CString::new(path.to_str().unwrap()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "{path:?}");
 }
 
 fn kill(child: &Child, signal: i32) {
@@ -88,16 +80,6 @@ fn stderr_of(child: &mut Child) -> String {
     let mut err = Vec::new();
     child.stderr.take().unwrap().read_to_end(&mut err).unwrap();
     text(&err)
-}
-
-/// The files in `dir`, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// Whether `status` is what a signal gives: 128 + the signal from fixrec's handler with
@@ -229,13 +211,7 @@ fn a_signal_at_any_instant_stops_an_export_that_waits_on_its_output() {
             }
             Out::File => args.extend(["-o", "out.csv"]),
         }
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fixrec"))
-            .args(&args)
-            .current_dir(d)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(d, &args);
         let stdout = child.stdout.take().unwrap(); // never read
         let reader = match out {
             Out::StalledFifo => {

@@ -80,3 +80,20 @@ pub fn spawn<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> std::process::Child {
         .spawn()
         .expect("run fixrec")
 }
+
+/// The names in `dir`, sorted (a temporary file left behind shows up here).
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Makes a FIFO at `path`.
+pub fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "{path:?}");
+}
