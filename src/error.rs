@@ -25,6 +25,22 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// An I/O error from the caller's own code, converted by `?` (`From<std::io::Error>`),
+    /// so that a `fn main() -> fixrec::Result<()>` can use `?` on `std::fs` calls too. The
+    /// message is the OS error's own. fixrec's own failures are [`Error::Io`], which names
+    /// the file and the operation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn size(path: &std::path::Path) -> fixrec::Result<u64> {
+    ///     Ok(std::fs::metadata(path)?.len())
+    /// }
+    /// assert!(matches!(size("/no/such/file".as_ref()), Err(fixrec::Error::StdIo(_))));
+    /// ```
+    #[error(transparent)]
+    StdIo(#[from] io::Error),
+
     /// The file does not start with the fixrec magic bytes.
     #[error(
         "{path}: not a fixrec file (bad magic {found:02x?}); for a headerless array of records use open_raw"

@@ -57,6 +57,8 @@ pub use bytemuck;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 pub use error::{Error, Result};
+#[doc(hidden)]
+pub use record::Padding;
 pub use record::{CChar, FieldKind, FixedStr, Record};
 pub use schema::{Field, FieldType, Layout, Schema};
 pub use shm::{Region, SharedStore};
