@@ -176,29 +176,21 @@ impl Backing {
 
     /// Returns false when another open file description holds a conflicting lock.
     fn lock(&self, at: i64, kind: LockKind) -> Result<bool> {
-        // SAFETY: flock is plain old data; all-zero is a valid value.
-        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-        fl.l_type = match kind {
-            LockKind::Shared => libc::F_RDLCK,
-            LockKind::Exclusive => libc::F_WRLCK,
-            LockKind::Unlock => libc::F_UNLCK,
-        } as _;
-        fl.l_whence = libc::SEEK_SET as _;
-        fl.l_start = at as _;
-        fl.l_len = 1;
-        #[cfg(target_os = "linux")]
-        let cmd = libc::F_OFD_SETLK;
-        #[cfg(not(target_os = "linux"))]
-        let cmd = libc::F_SETLK;
-        // SAFETY: fcntl with a valid descriptor and a pointer to an initialised flock.
-        let rc = unsafe { libc::fcntl(self.file.as_raw_fd(), cmd, &fl) };
-        if rc == 0 {
+        if set_lock(self.file.as_raw_fd(), at, kind) {
             return Ok(true);
         }
         let e = io::Error::last_os_error();
         match e.raw_os_error() {
             Some(libc::EAGAIN) | Some(libc::EACCES) => Ok(false),
             _ => Err(self.err("lock", e)),
+        }
+    }
+
+    /// A [`CutBack`] to the file's present size.
+    pub fn cut_back(&self, size: u64) -> CutBack {
+        CutBack {
+            fd: self.file.as_raw_fd(),
+            size,
         }
     }
 
@@ -329,5 +321,51 @@ impl Backing {
         File::open(parent)
             .and_then(|d| d.sync_all())
             .map_err(|e| Error::io(parent, "sync directory", e))
+    }
+}
+
+/// Takes, converts or drops a lock on byte `at` of `fd`; false with errno set when it
+/// cannot. Only fcntl(2): async-signal-safe.
+fn set_lock(fd: std::os::fd::RawFd, at: i64, kind: LockKind) -> bool {
+    // SAFETY: flock is plain old data; all-zero is a valid value.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = match kind {
+        LockKind::Shared => libc::F_RDLCK,
+        LockKind::Exclusive => libc::F_WRLCK,
+        LockKind::Unlock => libc::F_UNLCK,
+    } as _;
+    fl.l_whence = libc::SEEK_SET as _;
+    fl.l_start = at as _;
+    fl.l_len = 1;
+    #[cfg(target_os = "linux")]
+    let cmd = libc::F_OFD_SETLK;
+    #[cfg(not(target_os = "linux"))]
+    let cmd = libc::F_SETLK;
+    // SAFETY: fcntl with a descriptor and a pointer to an initialised flock.
+    unsafe { libc::fcntl(fd, cmd, &fl) == 0 }
+}
+
+/// Cuts a file back to the size it had, from a signal handler: see
+/// [`Table::cut_back`](crate::Table::cut_back).
+#[derive(Clone, Copy, Debug)]
+pub struct CutBack {
+    fd: std::os::fd::RawFd,
+    size: u64,
+}
+
+impl CutBack {
+    /// Cuts the file to the size it had when this was made, unless another handle maps
+    /// it (the mapped lock, taken exclusively, says so); returns whether it did. Calls
+    /// only fcntl(2) and ftruncate(2), so it may run in a signal handler. The handle's
+    /// own map may then reach past the file's end: the process must end at once.
+    pub fn run(&self) -> bool {
+        if !set_lock(self.fd, MAPPED_LOCK_BYTE, LockKind::Exclusive) {
+            return false;
+        }
+        let Ok(size) = libc::off_t::try_from(self.size) else {
+            return false;
+        };
+        // SAFETY: ftruncate(2) on a descriptor the handle keeps open.
+        unsafe { libc::ftruncate(self.fd, size) == 0 }
     }
 }

@@ -56,6 +56,7 @@ pub use bytemuck;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+pub use backing::CutBack;
 pub use error::{Error, Result};
 #[doc(hidden)]
 pub use record::Padding;

@@ -8,7 +8,7 @@
 //! torn slot fails its checksum, so open always finds a committed state. A committed len
 //! never covers records that were not synced in step 1.
 
-use crate::backing::Backing;
+use crate::backing::{Backing, CutBack};
 use crate::error::{Error, Result};
 use crate::format::{self, Kind, META_OFFSETS, META_SIZE, Meta, Superblock};
 use crate::mapping::Map;
@@ -776,6 +776,34 @@ impl Table {
         self.backing.shrink(size)?;
         self.file_size = size;
         Ok(())
+    }
+
+    /// What a signal handler needs to give back the room this handle's appends add to
+    /// the file from now on, when the process must end at once (a command-line tool's
+    /// second Ctrl-C during a bulk load): [`CutBack::run`] cuts the file back to its
+    /// present size if no other handle maps it. None for a read-only handle. Take it
+    /// before the appends, and stop using it before the commit that counts them (a cut
+    /// after that commit would leave it past the file's end).
+    ///
+    /// ```
+    /// use fixrec::{FieldType, Layout, Schema, StoreOptions, Table};
+    ///
+    /// let schema = Schema::from_fields(Layout::C, [("n", FieldType::U64)])?;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("t.fxr");
+    /// let mut table = Table::create(&path, schema, &StoreOptions::new().capacity(1))?;
+    /// let size = std::fs::metadata(&path)?.len();
+    /// let cut = table.cut_back().expect("a writable handle");
+    /// table.append(&[7u8; 8 * 10_000])?; // grows the file
+    /// assert!(std::fs::metadata(&path)?.len() > size);
+    /// // In a signal handler, the process about to end:
+    /// assert!(cut.run());
+    /// std::mem::forget(table); // here the process would end, by its signal
+    /// assert_eq!(std::fs::metadata(&path)?.len(), size);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn cut_back(&self) -> Option<CutBack> {
+        self.writable.then(|| self.backing.cut_back(self.file_size))
     }
 
     /// Makes room for `additional` more records, growing by the growth policy.

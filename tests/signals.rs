@@ -282,18 +282,7 @@ fn a_second_signal_ends_import_at_once_and_removes_its_store() {
         assert!(child.try_wait().unwrap().is_none(), "import ended early");
         std::thread::sleep(Duration::from_millis(1));
     }
-    kill(&child, libc::SIGSTOP);
-    let stat = format!("/proc/{}/stat", child.id());
-    let start = Instant::now();
-    // The state is the field after the parenthesised command name.
-    while !fs::read_to_string(&stat)
-        .unwrap()
-        .rsplit_once(") ")
-        .is_some_and(|(_, rest)| rest.starts_with('T'))
-    {
-        assert!(start.elapsed() < HANG, "SIGSTOP never took");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    assert!(stop(&child), "import ended early");
     kill(&child, libc::SIGINT);
     kill(&child, libc::SIGTERM);
     kill(&child, libc::SIGCONT);
@@ -304,4 +293,87 @@ fn a_second_signal_ends_import_at_once_and_removes_its_store() {
         stderr_of(&mut child)
     );
     assert_eq!(names(d), ["fifo"], "the store --create made is removed");
+}
+
+/// Stops `child` (SIGSTOP) and waits until it is seen stopped.
+fn stop(child: &Child) -> bool {
+    kill(child, libc::SIGSTOP);
+    let stat = format!("/proc/{}/stat", child.id());
+    let start = Instant::now();
+    loop {
+        // The state is the field after the parenthesised command name.
+        match fs::read_to_string(&stat)
+            .ok()
+            .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.chars().next()))
+        {
+            Some(Some('T')) => return true,
+            Some(Some('Z')) | None => return false, // it ended first
+            _ => {}
+        }
+        assert!(start.elapsed() < HANG, "SIGSTOP never took");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Two signals at once (as `timeout -s INT` sends one to the process and one to its
+/// group) while `import` grows an existing store: it ends by the second at once, and the
+/// file is as it was, its size included (the room the appends added is given back).
+#[test]
+fn a_second_signal_during_an_import_leaves_an_existing_store_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok_bytes(d, &["create", "s.fxr", "--schema", MEMBER]);
+    ok_bytes(d, &["push", "s.fxr", "id=a", "name=first"]);
+    let before = fs::read(d.join("s.fxr")).unwrap();
+    let records = ok_bytes(d, &["export", "s.fxr"]);
+    let info = ok_bytes(d, &["info", "s.fxr", "--json"]);
+    let mut rows = 100_000;
+    loop {
+        let mut csv = String::from("id,name\n");
+        for i in 0..rows {
+            csv.push_str(&format!("M{i:06},name {i}\n"));
+        }
+        fs::write(d.join("in.csv"), csv).unwrap();
+        let mut child = spawn(d, &["import", "s.fxr", "in.csv"]);
+        let start = Instant::now();
+        // Until the appends have grown the file (or the import ended first).
+        while fs::metadata(d.join("s.fxr")).unwrap().len() == before.len() as u64
+            && child.try_wait().unwrap().is_none()
+        {
+            assert!(start.elapsed() < HANG, "the import never grew the file");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if !stop(&child) {
+            // It finished before it could be stopped: start again, with more rows.
+            assert!(child.wait().unwrap().success());
+            fs::write(d.join("s.fxr"), &before).unwrap();
+            rows *= 4;
+            assert!(rows < 100_000_000, "never caught an import mid-way");
+            continue;
+        }
+        assert!(fs::metadata(d.join("s.fxr")).unwrap().len() > before.len() as u64);
+        kill(&child, libc::SIGINT);
+        kill(&child, libc::SIGTERM);
+        kill(&child, libc::SIGCONT);
+        let (status, _) = ended(&mut child, "two signals");
+        assert!(
+            matches!(status.signal(), Some(libc::SIGINT | libc::SIGTERM)),
+            "ended by the second signal: {status:?} {}",
+            stderr_of(&mut child)
+        );
+        break;
+    }
+    assert_eq!(
+        fs::metadata(d.join("s.fxr")).unwrap().len(),
+        before.len() as u64,
+        "the room the import's appends added is given back"
+    );
+    // The same commit, the same records (the bytes past len, counted by no commit, may
+    // hold some of the rows).
+    assert_eq!(
+        text(&ok_bytes(d, &["info", "s.fxr", "--json"])),
+        text(&info)
+    );
+    assert_eq!(text(&ok_bytes(d, &["export", "s.fxr"])), text(&records));
+    ok_bytes(d, &["verify", "s.fxr"]);
 }

@@ -188,6 +188,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         target.open_writer()
     };
     let mut table = table.inspect_err(|_| super::remove_if_killed(None))?;
+    if !created && target.is_file() {
+        // A second signal gives back the room this import's appends add.
+        super::cut_back_if_killed(table.table().cut_back());
+    }
     let schema = Target::schema_of(table.table())?;
     let started = Instant::now();
     let total: u64 = args
@@ -263,6 +267,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         imported.and_then(|()| super::interrupted())
     };
     let committed = imported.and_then(|()| {
+        // The appends are about to count (a commit, or a headerless file's appended
+        // records made durable): a second signal no longer cuts them.
+        super::cut_back_if_killed(None);
         table
             .flush()
             .with_context(|| format!("{}: commit", target.file.display()))
@@ -272,6 +279,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         // closing the handle commits nothing either, and remove a file this command
         // created.
         let rolled_back = table.roll_back();
+        super::cut_back_if_killed(None);
         // Unlinked while this handle still holds the writer lock, so that no other
         // writer can open and commit to the file in between.
         if created {

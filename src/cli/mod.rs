@@ -59,7 +59,9 @@ mod signals;
 pub mod target;
 mod verify;
 
-use signals::{Interrupted, interrupted, is_interrupted, remove_if_killed, stop_on_signals};
+use signals::{
+    Interrupted, cut_back_if_killed, interrupted, is_interrupted, remove_if_killed, stop_on_signals,
+};
 
 /// fixrec: memory-mapped fixed-record files and named shared memory.
 #[derive(Parser)]
