@@ -57,6 +57,7 @@ mod set;
 mod shm;
 mod signals;
 pub mod target;
+mod update;
 mod verify;
 
 use signals::{Interrupted, interrupted, is_interrupted, remove_if_killed, stop_on_signals};
@@ -77,6 +78,7 @@ enum Command {
     Get(get::Args),
     Set(set::Args),
     Push(push::Args),
+    Update(update::Args),
     Info(info::Args),
     Verify(verify::Args),
     Bench(bench::Args),
@@ -100,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Get(args) => get::run(args),
         Command::Set(args) => set::run(args),
         Command::Push(args) => push::run(args),
+        Command::Update(args) => update::run(args),
         Command::Info(args) => info::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Bench(args) => bench::run(args),
