@@ -54,14 +54,14 @@ pub enum Error {
 
     /// The file has a format version this build cannot read.
     #[error(
-        "{path}: format version {found} is not supported (this build reads version {supported}); upgrade fixrec to open it"
+        "{path}: format version {found} is not supported (this build reads versions 1 to {supported}); upgrade fixrec to open it"
     )]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
         /// The version in the file.
         found: u32,
-        /// The version this build reads.
+        /// The newest version this build reads.
         supported: u32,
     },
 
@@ -176,6 +176,40 @@ pub enum Error {
     AlreadyExists {
         /// The file.
         path: PathBuf,
+    },
+
+    /// A transaction on a store whose file cannot hold a transaction log.
+    #[error("{path}: {detail}")]
+    NoTransactions {
+        /// The file.
+        path: PathBuf,
+        /// Why, and what to do.
+        detail: String,
+    },
+
+    /// A read-only open found committed transactions that are not yet applied to the
+    /// records (their writer stopped before its checkpoint), and could not apply them.
+    #[error(
+        "{path}: the transaction log holds committed transactions not yet applied to the records, and this handle cannot apply them ({cause}); open the store once for writing (Store::open, or any fixrec command that writes) to apply them"
+    )]
+    LogNotApplied {
+        /// The file.
+        path: PathBuf,
+        /// Why the reader could not apply them.
+        cause: String,
+    },
+
+    /// A transaction log entry with a valid checksum whose content cannot be right.
+    #[error("{path}: transaction log entry {seq} at log byte {offset}: {detail}")]
+    CorruptLog {
+        /// The file.
+        path: PathBuf,
+        /// The entry's sequence number.
+        seq: u64,
+        /// Where the entry starts in the log.
+        offset: u64,
+        /// What is wrong.
+        detail: String,
     },
 
     /// An earlier sync failed; the store keeps reporting it until it is reopened.

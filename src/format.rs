@@ -6,7 +6,7 @@
 //! ```text
 //! offset  size  superblock (written once, at creation)
 //!      0     8  magic            89 46 49 58 52 45 43 0A  ("\x89FIXREC\n")
-//!      8     4  version          1
+//!      8     4  version          2 (1: files made before the transaction log)
 //!     12     4  layout           0 = C, 1 = packed
 //!     16     8  record_size      bytes per record
 //!     24     4  record_align     alignment of a record (power of two, <= 4096)
@@ -28,7 +28,12 @@
 //!                                higher generation is the committed state
 //!     16     8  len              committed records
 //!     24     8  capacity         records the file has room for
-//!     32    28  reserved         zero
+//!     32     8  log_seq          sequence number of the first transaction the log
+//!                                may hold (version 2; zero in version 1)
+//!     40     8  log_size         bytes of the transaction log (0: no log), which
+//!                                starts at data_offset + capacity * record_size
+//!                                rounded up to 4096 (see `log`)
+//!     48    12  reserved         zero
 //!     60     4  checksum         CRC-32 of bytes 0..60
 //!
 //! field table entry
@@ -45,8 +50,14 @@ use std::path::Path;
 
 /// The magic bytes at offset 0.
 pub const MAGIC: [u8; 8] = *b"\x89FIXREC\n";
-/// The format version this build writes and reads.
-pub const VERSION: u32 = 1;
+pub mod log;
+
+/// The format version this build writes. Version 2 added the transaction log (the meta
+/// slot's `log_seq` and `log_size`); this build reads versions 1 and 2, and a version 1
+/// file keeps working without transactions.
+pub const VERSION: u32 = 2;
+/// The oldest format version this build reads.
+pub const OLDEST_VERSION: u32 = 1;
 /// The fixed part of the superblock.
 pub const SUPERBLOCK_SIZE: usize = 64;
 /// Offsets of the two meta slots.
@@ -89,10 +100,12 @@ pub struct Superblock {
     pub kind: Kind,
     /// Where record 0 starts.
     pub data_offset: u64,
+    /// The format version of the file ([`OLDEST_VERSION`] ..= [`VERSION`]).
+    pub version: u32,
 }
 
 /// One committed state: the contents of a meta slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Meta {
     /// Incremented by every commit.
     pub generation: u64,
@@ -100,6 +113,11 @@ pub struct Meta {
     pub len: u64,
     /// Records the file has room for.
     pub capacity: u64,
+    /// The sequence number of the first transaction the log may hold: entries with a
+    /// lower number were applied to the records (and synced) before this commit.
+    pub log_seq: u64,
+    /// Bytes of the transaction log (0: the file has none yet).
+    pub log_size: u64,
 }
 
 /// Bytes from offset 0 to the end of the field table, for `field_count` fields.
@@ -192,6 +210,7 @@ impl Superblock {
             schema,
             kind,
             data_offset,
+            version: VERSION,
         }
     }
 
@@ -201,7 +220,7 @@ impl Superblock {
         let s = &self.schema;
         let mut out = vec![0u8; header_len(s.fields().len())];
         out[..8].copy_from_slice(&MAGIC);
-        put_u32(&mut out, 8, VERSION);
+        put_u32(&mut out, 8, self.version);
         put_u32(&mut out, 12, layout_code(s.layout()));
         put_u64(&mut out, 16, s.record_size());
         put_u32(&mut out, 24, s.align() as u32);
@@ -251,7 +270,7 @@ impl Superblock {
             return Err(truncated(FIELD_TABLE_OFFSET));
         }
         let version = get_u32(bytes, 8);
-        if version != VERSION {
+        if !(OLDEST_VERSION..=VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion {
                 path: path.into(),
                 found: version,
@@ -351,6 +370,7 @@ impl Superblock {
             schema,
             kind,
             data_offset,
+            version,
         })
     }
 }
@@ -395,6 +415,8 @@ impl Meta {
         put_u64(&mut out, 8, self.generation);
         put_u64(&mut out, 16, self.len);
         put_u64(&mut out, 24, self.capacity);
+        put_u64(&mut out, 32, self.log_seq);
+        put_u64(&mut out, 40, self.log_size);
         let sum = crc32fast::hash(&out[..60]);
         put_u32(&mut out, 60, sum);
         out
@@ -411,6 +433,8 @@ impl Meta {
             generation: get_u64(bytes, 8),
             len: get_u64(bytes, 16),
             capacity: get_u64(bytes, 24),
+            log_seq: get_u64(bytes, 32),
+            log_size: get_u64(bytes, 40),
         };
         (meta.generation % 2 == slot as u64 && meta.generation > 0).then_some(meta)
     }
@@ -528,11 +552,13 @@ mod tests {
             generation: 5,
             len: 3,
             capacity: 8,
+            ..Meta::default()
         };
         let b = Meta {
             generation: 6,
             len: 4,
             capacity: 8,
+            ..Meta::default()
         };
         let bytes = file(&sb, &[a, b]);
         assert_eq!(Meta::pick(Path::new("f"), &bytes).unwrap(), b);
@@ -572,6 +598,7 @@ mod tests {
             generation: 1,
             len: 9,
             capacity: 8,
+            ..Meta::default()
         };
         let bytes = file(&sb, &[bad]);
         assert!(matches!(

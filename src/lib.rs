@@ -49,6 +49,7 @@ pub mod shm;
 mod slot;
 mod store;
 mod table;
+mod txn;
 
 pub use bytemuck;
 
@@ -66,3 +67,4 @@ pub use shm::{Region, SharedStore};
 pub use slot::SlotStore;
 pub use store::{Access, ReadOnly, ReadWrite, Store, StoreOptions};
 pub use table::{Growth, SyncHook, SyncStep, Table};
+pub use txn::{TableTransaction, Transaction};

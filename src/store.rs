@@ -52,6 +52,7 @@ impl Access for ReadOnly {}
 pub struct StoreOptions {
     capacity: Option<u64>,
     growth: Growth,
+    log_size: Option<u64>,
 }
 
 /// Default room at creation: 64 KiB of records (at least one).
@@ -69,6 +70,20 @@ impl StoreOptions {
     pub fn capacity(mut self, records: u64) -> Self {
         self.capacity = Some(records);
         self
+    }
+
+    /// The size of the transaction log a store gets at its first transaction (4 MiB
+    /// by default; see [`Table::set_log_size`]). A larger log checkpoints less often.
+    pub fn log_size(mut self, bytes: u64) -> Self {
+        self.log_size = Some(bytes);
+        self
+    }
+
+    fn with_log_size(&self, mut table: Table) -> Table {
+        if let Some(bytes) = self.log_size {
+            table.set_log_size(bytes);
+        }
+        table
     }
 
     /// How capacity grows when it runs out.
@@ -96,12 +111,8 @@ impl StoreOptions {
         let schema = R::schema()?;
         let cap = self.capacity_for(schema.record_size());
         let sb = Superblock::new(schema, Kind::Records);
-        Ok(Store::wrap(Table::create_native(
-            path.as_ref(),
-            sb,
-            cap,
-            self.growth,
-        )?))
+        let table = Table::create_native(path.as_ref(), sb, cap, self.growth)?;
+        Ok(Store::wrap(self.with_log_size(table)))
     }
 
     /// Opens an existing store file for writing, checking its schema against `R`.
@@ -112,7 +123,8 @@ impl StoreOptions {
     /// [`Error::SchemaMismatch`] naming what differs, and [`Error::Locked`] when another
     /// handle is writing it.
     pub fn open<R: Record>(&self, path: impl AsRef<Path>) -> Result<Store<R>> {
-        open_typed::<R, ReadWrite>(path.as_ref(), true, self.growth)
+        let store = open_typed::<R, ReadWrite>(path.as_ref(), true, self.growth)?;
+        Ok(Store::wrap(self.with_log_size(store.table)))
     }
 
     /// Opens `path` if it exists, else creates it.
@@ -425,6 +437,55 @@ impl<R: Pod> Store<R> {
     #[doc(hidden)]
     pub fn set_sync_hook(&mut self, hook: crate::table::SyncHook) {
         self.table.set_sync_hook(hook)
+    }
+
+    /// Starts a write transaction: updates by index and appends, read back by the
+    /// transaction itself, that become durable and visible all together at
+    /// [`commit`](crate::Transaction::commit), or not at all (drop it, or crash before
+    /// `commit` returns). A commit is one sequential write to the store's log and one
+    /// sync.
+    ///
+    /// Use transactions when several records must change together, or when each
+    /// change must be durable when the call returns. In-place writes
+    /// ([`get_mut`](Store::get_mut), `IndexMut`, [`set`](Store::set)) with
+    /// [`flush`](Store::flush) stay the fastest way to change many records: durable at
+    /// the flush, but not atomic (a crash before the flush may keep any mix of them).
+    ///
+    /// Appends or truncations made in place and not yet flushed are committed first, as
+    /// `flush` does.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoTransactions`] for a headerless file or a format version 1 file;
+    /// [`Error::SyncFailed`] after a failed sync; an IO error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fixrec::{Store, record};
+    ///
+    /// record! {
+    ///     #[repr(C)]
+    ///     pub struct Account { pub id: u64, pub balance: i64 }
+    /// }
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let mut store = Store::<Account>::create(dir.path().join("accounts.fxr"))?;
+    /// store.push(Account { id: 1, balance: 100 })?;
+    /// store.push(Account { id: 2, balance: 0 })?;
+    /// store.flush()?;
+    ///
+    /// let mut txn = store.transaction()?;
+    /// txn[0].balance -= 40;            // a transfer: both records or neither
+    /// txn[1].balance += 40;
+    /// txn.push(Account { id: 3, balance: 0 });
+    /// assert_eq!(txn[1].balance, 40);  // the transaction reads its own writes
+    /// txn.commit()?;                   // durable and visible, all together
+    /// assert_eq!((store[0].balance, store[1].balance, store.len()), (60, 40, 3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn transaction(&mut self) -> Result<crate::Transaction<'_, R>> {
+        crate::Transaction::begin(&mut self.table)
     }
 
     /// Record `i`, writable in place, or `None` past the end.

@@ -19,6 +19,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+mod log;
+
 /// How a store's capacity grows when a push or reserve needs more room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -88,6 +90,8 @@ pub struct Table {
     staged: Mutex<Vec<u8>>,
     /// How many of the last records of len are in `staged` rather than in the map.
     pending: AtomicUsize,
+    /// The transaction log (`table/log.rs`).
+    log: log::LogState,
 }
 
 /// Appends to a native file are gathered here and written with one `pwrite` per this
@@ -133,6 +137,8 @@ struct Parts {
     committed: Meta,
     growth: Growth,
     writable: bool,
+    /// The format version (0 for raw files).
+    version: u32,
 }
 
 impl Table {
@@ -179,6 +185,7 @@ impl Table {
             generation: 1,
             len: 0,
             capacity,
+            ..Meta::default()
         };
         backing.write_at(&meta.encode(), meta.slot_offset() as u64, "write header")?;
         backing.sync_data()?;
@@ -193,6 +200,7 @@ impl Table {
             committed: meta,
             growth,
             writable: true,
+            version: sb.version,
         };
         Table::assemble(backing, map, parts)
     }
@@ -239,8 +247,15 @@ impl Table {
             committed: meta,
             growth,
             writable,
+            version: sb.version,
         };
-        Table::assemble(backing, map, parts)
+        let mut table = Table::assemble(backing, map, parts)?;
+        if writable {
+            table.recover()?;
+        } else if table.log_pending()? {
+            table.recover_as_reader()?;
+        }
+        Ok(table)
     }
 
     /// Creates an empty headerless file of `rs`-byte records.
@@ -286,6 +301,7 @@ impl Table {
     /// The table of a mapped file: len and capacity are those of its commit.
     fn assemble(backing: Backing, map: Map, parts: Parts) -> Result<Table> {
         let path = backing.path();
+        let log = log::LogState::new(&parts.committed, parts.version, &parts.format);
         Ok(Table {
             len: to_usize(path, parts.committed.len, "the len")?,
             capacity: to_usize(path, parts.committed.capacity, "the capacity")?,
@@ -303,6 +319,7 @@ impl Table {
             sync_hook: None,
             staged: Mutex::new(Vec::new()),
             pending: AtomicUsize::new(0),
+            log,
             backing,
         })
     }
@@ -351,9 +368,11 @@ impl Table {
                 generation: 0,
                 len: len as u64,
                 capacity: len as u64,
+                ..Meta::default()
             },
             growth,
             writable,
+            version: 0,
         };
         Table::assemble(backing, map, parts)
     }
@@ -465,6 +484,11 @@ impl Table {
     /// [`file_size`](Table::file_size) unless another program cut it.
     pub fn size_now(&self) -> Result<u64> {
         self.backing.size()
+    }
+
+    /// The file's format version (0 for raw files).
+    pub fn format_version(&self) -> u32 {
+        self.log.version()
     }
 
     /// The generation of the last commit this handle made or saw (0 for raw files).
@@ -822,6 +846,8 @@ impl Table {
     /// Grows or shrinks the map (and, for native files, the reserved file) to `cap`
     /// records.
     fn set_capacity(&mut self, cap: usize) -> Result<()> {
+        // The log follows the data region, which is about to grow over it.
+        self.checkpoint_log()?;
         let path = self.backing.path();
         let map_len = cap
             .checked_mul(self.rs)
@@ -933,6 +959,7 @@ impl Table {
             Format::Native { .. } => {
                 if self.committed.len == self.len as u64
                     && self.committed.capacity == self.capacity as u64
+                    && self.log.is_empty()
                 {
                     return Ok(());
                 }
@@ -944,10 +971,14 @@ impl Table {
                         self.path().display()
                     ))
                 })?;
+                // The records were just synced, transactions' included: this commit
+                // is also a checkpoint of the log.
                 let meta = Meta {
                     generation,
                     len: self.len as u64,
                     capacity: self.capacity as u64,
+                    log_seq: self.log.next_seq(),
+                    log_size: self.committed.log_size,
                 };
                 let at = meta.slot_offset();
                 let mut before = [0u8; META_SIZE];
@@ -961,6 +992,7 @@ impl Table {
                     return Err(e);
                 }
                 self.committed = meta;
+                self.log.checkpointed();
             }
             Format::Raw => {
                 let size = (self.len * self.rs) as u64;
@@ -1334,6 +1366,7 @@ mod tests {
             generation: 7,
             len: 3,
             capacity: 4,
+            ..Meta::default()
         };
         let mut good = [0u8; META_OFFSETS[1] + META_SIZE];
         let at = commit.slot_offset();

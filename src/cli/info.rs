@@ -2,7 +2,6 @@
 
 use super::target::{Mode, Target};
 use anyhow::Result;
-use fixrec::format;
 use std::process::ExitCode;
 
 /// Print a store's format version, schema, layout, record size, len, capacity, data
@@ -29,7 +28,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         put("format", "raw (headerless)".into());
     } else {
         put("format", "fixrec".into());
-        put("format_version", format::VERSION.into());
+        put("format_version", table.format_version().into());
     }
     put("schema", schema.to_string().into());
     put("layout", schema.layout().to_string().into());

@@ -57,6 +57,7 @@ mod set;
 mod shm;
 mod signals;
 pub mod target;
+mod update;
 mod verify;
 
 use signals::{
@@ -79,6 +80,7 @@ enum Command {
     Get(get::Args),
     Set(set::Args),
     Push(push::Args),
+    Update(update::Args),
     Info(info::Args),
     Verify(verify::Args),
     Bench(bench::Args),
@@ -102,6 +104,7 @@ pub fn main() -> ExitCode {
         Command::Get(args) => get::run(args),
         Command::Set(args) => set::run(args),
         Command::Push(args) => push::run(args),
+        Command::Update(args) => update::run(args),
         Command::Info(args) => info::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Bench(args) => bench::run(args),
