@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::cli::{fails, fixrec, names, ok_bytes, spawn, text};
+use common::cli::{command, fails, fixrec, names, ok_bytes, spawn, text};
 use std::fs;
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -561,9 +561,7 @@ fn a_signal_stops_import_and_export_cleanly() {
 
     members(d, 20_000);
     let before = ok_bytes(d, &["info", "m.fxr", "--json"]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fixrec"))
-        .args(["export", "m.fxr", "--format", "jsonl"])
-        .current_dir(d)
+    let mut child = command(d, &["export", "m.fxr", "--format", "jsonl"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
