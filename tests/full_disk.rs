@@ -156,6 +156,51 @@ fn a_store_grown_until_the_disk_is_full_gets_an_error_and_reopens_committed() {
     );
 }
 
+/// A raw file (no header: its len is its size) appended to until the disk is full: each
+/// append reserves its blocks before it writes, so the one that does not fit fails
+/// before any byte is written, and the file stays exactly len records long.
+#[test]
+fn a_raw_file_appended_until_the_disk_is_full_fails_before_writing() {
+    let fs = Tmpfs::mount("4m");
+    let path = fs.path("members.dat");
+    let size = || std::fs::metadata(&path).unwrap().len();
+    let mut store: Store<Member> = StoreOptions::new().create_raw(&path).unwrap();
+    let mut refused = 0;
+    // Batches of 37 records (4.6 pages) straddle page boundaries, so a write that the
+    // disk cuts short would leave part of a batch; then smaller batches, down to one
+    // record, fill the disk to its last record.
+    for batch in [37, 5, 1] {
+        loop {
+            let len = store.len();
+            let members: Vec<Member> = (len..len + batch).map(member).collect();
+            match store.extend_from_slice(&members) {
+                Ok(()) => assert_eq!(size(), (store.len() * 512) as u64),
+                Err(e) => {
+                    assert!(is_enospc(&e, &path), "not ENOSPC naming the file: {e}");
+                    assert_eq!(store.len(), len, "a failed append changed len");
+                    assert_eq!(
+                        size(),
+                        (len * 512) as u64,
+                        "a failed append of {batch} records after {len} wrote into the file"
+                    );
+                    refused += 1;
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!(refused, 3);
+    let len = store.len();
+    assert!(len > 7000, "the disk filled after {len} records");
+    check_records(&store, len);
+    store.flush().unwrap();
+    drop(store);
+    assert_eq!(size(), (len * 512) as u64);
+    let store = Store::<Member>::open_raw(&path).unwrap();
+    check_records(&store, len);
+    store.verify().unwrap();
+}
+
 #[cfg(feature = "cli")]
 #[test]
 fn an_import_into_a_full_disk_adds_all_rows_or_none() {
