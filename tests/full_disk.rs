@@ -380,10 +380,47 @@ fn a_raw_roll_back_that_cannot_cut_says_so() {
     t.append(&[1u8; 40]).unwrap();
     t.flush().unwrap();
     let reader = fixrec::Table::open_raw(&path, schema, false).unwrap();
+    // With nothing to cut, a flush does not need to be alone.
+    t.flush().unwrap();
     t.append(&[2u8; 40]).unwrap();
     assert!(matches!(t.roll_back_appends(), Err(Error::InUse { .. })));
     assert_eq!(t.len(), 5);
     drop(reader);
     t.roll_back_appends().unwrap();
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 40);
+}
+
+/// A roll-back while another handle maps the file cannot cut it: the room stays, counted
+/// by no commit. Once alone, `shrink_to_fit` cuts it (with one remap), although the
+/// capacity is already the len. With nothing left to cut, it commits even while another
+/// handle maps the file.
+#[test]
+fn room_a_roll_back_could_not_cut_is_cut_by_shrink_to_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.fxr");
+    let schema = fixrec::Schema::parse("a:u64,b:u64", fixrec::Layout::C).unwrap();
+    let mut t = fixrec::Table::create(&path, schema, &StoreOptions::new().capacity(4)).unwrap();
+    t.append(&[1u8; 64]).unwrap();
+    t.flush().unwrap();
+    let tight = (t.data_offset() + 4 * 16) as u64;
+    let reader = fixrec::Table::open_read_only(&path).unwrap();
+    t.append(&vec![2u8; 16 * 5000]).unwrap();
+    t.roll_back_appends().unwrap();
+    assert_eq!((t.len(), t.capacity()), (4, 4));
+    let size = || std::fs::metadata(&path).unwrap().len();
+    assert!(size() > tight, "the file was cut under a reader");
+    drop(reader);
+    let remaps = t.remaps();
+    t.shrink_to_fit().unwrap();
+    assert_eq!(size(), tight);
+    assert_eq!(t.remaps(), remaps + 1);
+    // Nothing to cut now: a commit, which another handle does not prevent.
+    let reader = fixrec::Table::open_read_only(&path).unwrap();
+    t.shrink_to_fit().unwrap();
+    assert_eq!(size(), tight);
+    drop(reader);
+    drop(t);
+    let t = fixrec::Table::open_read_only(&path).unwrap();
+    assert_eq!((t.len(), t.capacity()), (4, 4));
+    assert_eq!(t.records(), &[1u8; 64]);
 }

@@ -428,6 +428,13 @@ fn run_workload(seed: u64, ops: u64, stats: &mut Stats) {
             // points before the cut (the commit's syncs) and after it (the size's sync,
             // and the end of the operation).
             registered_commit(&mut store, &sim, |s| s.shrink_to_fit());
+            let size = fs::metadata(&path).unwrap().len();
+            let tight = store.table().data_offset() + store.len() * 64;
+            assert_eq!(
+                (store.capacity(), size),
+                (store.len(), tight as u64),
+                "seed {seed}: shrink_to_fit left the capacity or the file larger than len"
+            );
         } else if roll >= 76 {
             registered_flush(&mut store, &sim);
         }
@@ -532,6 +539,12 @@ fn run_raw_workload(seed: u64, ops: u64, stats: &mut Stats) {
             let mut s = sim.lock().unwrap();
             s.settle();
             s.raw.as_mut().unwrap().flushed();
+            let size = fs::metadata(&path).unwrap().len();
+            assert_eq!(
+                size,
+                store.len() as u64 * 64,
+                "seed {seed}: a flushed raw file"
+            );
         }
         let mut s = sim.lock().unwrap();
         s.cut();
