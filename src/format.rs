@@ -576,6 +576,67 @@ mod tests {
         ));
     }
 
+    /// CRC-32 as zlib computes it (reflected, polynomial 0xedb88320), bit by bit: what a
+    /// C program that checks a fixrec header would write.
+    fn zlib_crc32(parts: &[&[u8]]) -> u32 {
+        let mut crc = !0u32;
+        for &b in parts.iter().flat_map(|p| p.iter()) {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    /// Pins the checksums to docs/FORMAT.md (a constant checksum would round-trip as
+    /// well, and every damaged byte is also caught by another check).
+    #[test]
+    fn checksums_are_zlib_crc32_as_documented() {
+        let bytes = Superblock::new(member(), Kind::Records).encode();
+        let table = &bytes[FIELD_TABLE_OFFSET..header_len(2)];
+        assert_eq!(get_u32(&bytes, 60), zlib_crc32(&[&bytes[..60], table]));
+        let slot = Meta {
+            generation: 3,
+            len: 1,
+            capacity: 2,
+        }
+        .encode();
+        assert_eq!(get_u32(&slot, 60), zlib_crc32(&[&slot[..60]]));
+        assert_eq!(zlib_crc32(&[b"123456789"]), 0xcbf4_3926); // the standard check value
+    }
+
+    /// A slot holds a generation above 0 whose parity is the slot's (docs/FORMAT.md,
+    /// "Meta slots"): anything else is not a commit, whatever its checksum says.
+    #[test]
+    fn a_slot_holds_only_a_positive_generation_of_its_parity() {
+        let meta = |generation| Meta {
+            generation,
+            len: 0,
+            capacity: 4,
+        };
+        assert_eq!(Meta::decode(0, &meta(0).encode()), None);
+        assert_eq!(Meta::decode(0, &meta(2).encode()), Some(meta(2)));
+        assert_eq!(Meta::decode(1, &meta(2).encode()), None);
+        assert_eq!(Meta::decode(1, &meta(3).encode()), Some(meta(3)));
+        assert_eq!(Meta::decode(0, &meta(3).encode()), None);
+    }
+
+    /// A header with the most fields allowed is read whole; a claim of more fields
+    /// (which decode refuses) does not make open read more than a few pages.
+    #[test]
+    fn needed_len_covers_the_largest_field_table_and_no_more() {
+        let mut head = vec![0u8; SUPERBLOCK_SIZE];
+        put_u32(&mut head, 28, MAX_FIELDS as u32);
+        assert_eq!(Superblock::needed_len(&head), header_len(MAX_FIELDS));
+        put_u32(&mut head, 28, u32::MAX);
+        assert!(Superblock::needed_len(&head) <= header_len(MAX_FIELDS + 1));
+    }
+
     #[test]
     fn a_slot_file_must_have_the_slot_schema() {
         let one_byte = Schema::from_fields(Layout::Packed, [("a", FieldType::U8)]).unwrap();

@@ -117,6 +117,9 @@ pub struct SyncStep {
     pub offset: usize,
     /// Bytes.
     pub len: usize,
+    /// True for the sync of a file just cut (`fdatasync`, which makes the new size
+    /// durable); `offset` is then the new size and `len` 0.
+    pub cut: bool,
 }
 
 fn too_large(path: &Path, what: &str) -> Error {
@@ -799,6 +802,28 @@ impl Table {
         self.remaps += 1;
         self.backing.shrink(size)?;
         self.file_size = size;
+        self.sync_cut(size)
+    }
+
+    /// Makes the size of a file just cut to `size` durable (`fdatasync`): no sync of a
+    /// range is left to do it, and a cut that returned `Ok` must survive a power cut.
+    /// A failure latches, as any sync's.
+    fn sync_cut(&mut self, size: u64) -> Result<()> {
+        self.check_failed()?;
+        let step = SyncStep {
+            meta: false,
+            offset: size as usize,
+            len: 0,
+            cut: true,
+        };
+        let hooked = match &mut self.sync_hook {
+            Some(hook) => hook(step),
+            None => Ok(()),
+        };
+        if let Err(e) = hooked.and_then(|()| self.backing.file().sync_data()) {
+            self.failed = Some(e.to_string());
+            return Err(self.backing.err("sync", e));
+        }
         Ok(())
     }
 
@@ -908,9 +933,15 @@ impl Table {
     /// sync may "succeed" after the kernel dropped the dirty pages).
     fn sync(&mut self, offset: usize, len: usize) -> Result<()> {
         self.check_failed()?;
-        let meta = offset < format::META_OFFSETS[1] + META_SIZE;
+        let meta = matches!(self.format, Format::Native { .. })
+            && offset < format::META_OFFSETS[1] + META_SIZE;
         let hooked = match &mut self.sync_hook {
-            Some(hook) => hook(SyncStep { meta, offset, len }),
+            Some(hook) => hook(SyncStep {
+                meta,
+                offset,
+                len,
+                cut: false,
+            }),
             None => Ok(()),
         };
         if let Err(e) = hooked.and_then(|()| self.map.sync(offset, len)) {
@@ -1002,6 +1033,8 @@ impl Table {
                     self.backing.unlock_alone();
                     cut?;
                     self.file_size = size;
+                    // The data sync above ran before the cut: the new size needs its own.
+                    self.sync_cut(size)?;
                 }
                 self.committed.len = self.len as u64;
             }

@@ -180,6 +180,51 @@ fn a_store_grown_until_the_disk_is_full_gets_an_error_and_reopens_committed() {
     );
 }
 
+/// A raw file (no header: its len is its size) appended to until the disk is full: each
+/// append reserves its blocks before it writes, so the one that does not fit fails
+/// before any byte is written, and the file stays exactly len records long.
+#[test]
+fn a_raw_file_appended_until_the_disk_is_full_fails_before_writing() {
+    let fs = Tmpfs::mount("4m");
+    let path = fs.path("members.dat");
+    let size = || std::fs::metadata(&path).unwrap().len();
+    let mut store: Store<Member> = StoreOptions::new().create_raw(&path).unwrap();
+    let mut refused = 0;
+    // Batches of 37 records (4.6 pages) straddle page boundaries, so a write that the
+    // disk cuts short would leave part of a batch; then smaller batches, down to one
+    // record, fill the disk to its last record.
+    for batch in [37, 5, 1] {
+        loop {
+            let len = store.len();
+            let members: Vec<Member> = (len..len + batch).map(member).collect();
+            match store.extend_from_slice(&members) {
+                Ok(()) => assert_eq!(size(), (store.len() * 512) as u64),
+                Err(e) => {
+                    assert!(is_enospc(&e, &path), "not ENOSPC naming the file: {e}");
+                    assert_eq!(store.len(), len, "a failed append changed len");
+                    assert_eq!(
+                        size(),
+                        (len * 512) as u64,
+                        "a failed append of {batch} records after {len} wrote into the file"
+                    );
+                    refused += 1;
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!(refused, 3);
+    let len = store.len();
+    assert!(len > 7000, "the disk filled after {len} records");
+    check_records(&store, len);
+    store.flush().unwrap();
+    drop(store);
+    assert_eq!(size(), (len * 512) as u64);
+    let store = Store::<Member>::open_raw(&path).unwrap();
+    check_records(&store, len);
+    store.verify().unwrap();
+}
+
 #[cfg(feature = "cli")]
 #[test]
 fn an_import_into_a_full_disk_adds_all_rows_or_none() {
@@ -361,6 +406,8 @@ fn a_raw_roll_back_that_cannot_cut_says_so() {
     t.append(&[1u8; 40]).unwrap();
     t.flush().unwrap();
     let reader = fixrec::Table::open_raw(&path, schema, false).unwrap();
+    // With nothing to cut, a flush does not need to be alone.
+    t.flush().unwrap();
     t.append(&[2u8; 40]).unwrap();
     assert!(matches!(t.roll_back_appends(), Err(Error::InUse { .. })));
     assert_eq!(t.len(), 5);
@@ -411,4 +458,39 @@ fn without_root_a_full_disk_test_is_skipped_with_a_notice_and_fails_in_ci() {
     let (ok, text) = run(true);
     assert!(!ok, "with CI set, the test must fail:\n{text}");
     assert!(text.contains("CI is set, so this test fails"), "{text}");
+}
+
+/// A roll-back while another handle maps the file cannot cut it: the room stays, counted
+/// by no commit. Once alone, `shrink_to_fit` cuts it (with one remap), although the
+/// capacity is already the len. With nothing left to cut, it commits even while another
+/// handle maps the file.
+#[test]
+fn room_a_roll_back_could_not_cut_is_cut_by_shrink_to_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.fxr");
+    let schema = fixrec::Schema::parse("a:u64,b:u64", fixrec::Layout::C).unwrap();
+    let mut t = fixrec::Table::create(&path, schema, &StoreOptions::new().capacity(4)).unwrap();
+    t.append(&[1u8; 64]).unwrap();
+    t.flush().unwrap();
+    let tight = (t.data_offset() + 4 * 16) as u64;
+    let reader = fixrec::Table::open_read_only(&path).unwrap();
+    t.append(&vec![2u8; 16 * 5000]).unwrap();
+    t.roll_back_appends().unwrap();
+    assert_eq!((t.len(), t.capacity()), (4, 4));
+    let size = || std::fs::metadata(&path).unwrap().len();
+    assert!(size() > tight, "the file was cut under a reader");
+    drop(reader);
+    let remaps = t.remaps();
+    t.shrink_to_fit().unwrap();
+    assert_eq!(size(), tight);
+    assert_eq!(t.remaps(), remaps + 1);
+    // Nothing to cut now: a commit, which another handle does not prevent.
+    let reader = fixrec::Table::open_read_only(&path).unwrap();
+    t.shrink_to_fit().unwrap();
+    assert_eq!(size(), tight);
+    drop(reader);
+    drop(t);
+    let t = fixrec::Table::open_read_only(&path).unwrap();
+    assert_eq!((t.len(), t.capacity()), (4, 4));
+    assert_eq!(t.records(), &[1u8; 64]);
 }
