@@ -796,6 +796,9 @@ impl Table {
     /// Maps `size` bytes and cuts the file to them. Callers hold
     /// [`Backing::lock_alone`], and no commit counts the bytes past `size`.
     fn cut_to(&mut self, size: u64) -> Result<()> {
+        // Cuts come after a checkpoint (growth and flush make one), so the log is empty;
+        // its place may be cut away with the room, and is made again when needed.
+        self.log.unmap();
         self.map
             .remap(self.backing.file(), size as usize)
             .map_err(|e| self.backing.err("remap", e))?;

@@ -293,3 +293,40 @@ fn in_place_writes_after_a_transaction_are_durable_at_flush() {
         [2, 0, 0, 0, 2]
     );
 }
+
+/// A failed bulk load rolled back (the file cut back to its committed capacity, and the
+/// log's place with it), then a transaction in the same handle: its log is made again,
+/// reserved, and the commit survives a reopen. (The cut used to leave the handle with
+/// a map of a log that was no longer in the file.)
+#[test]
+fn a_transaction_after_a_rolled_back_load_makes_its_log_again() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("t.fxr");
+    let schema = Schema::from_fields(Layout::C, [("n", FieldType::U64)]).unwrap();
+    let mut t = Table::create(&path, schema, &StoreOptions::new().capacity(4)).unwrap();
+    t.append(&1u64.to_le_bytes()).unwrap();
+    t.flush().unwrap();
+    let mut x = t.transaction().unwrap();
+    x.write_record(0, &2u64.to_le_bytes()).unwrap();
+    x.commit().unwrap();
+    let with_log = fs::metadata(&path).unwrap().len();
+    // A load that grows the store, then fails: rolled back, the file cut.
+    t.append(&[7u8; 8 * 10_000]).unwrap();
+    t.roll_back_appends().unwrap();
+    assert!(
+        fs::metadata(&path).unwrap().len() < with_log,
+        "the log's place was cut"
+    );
+    let mut x = t.transaction().unwrap();
+    x.write_record(0, &3u64.to_le_bytes()).unwrap();
+    x.commit().unwrap();
+    assert_eq!(
+        fs::metadata(&path).unwrap().len(),
+        with_log,
+        "the log is whole again"
+    );
+    drop(t);
+    let t = Table::open(&path).unwrap();
+    t.verify().unwrap();
+    assert_eq!((t.len(), t.record(0)), (1, Some(&3u64.to_le_bytes()[..])));
+}

@@ -82,6 +82,12 @@ impl LogState {
     }
 
     /// A commit that checkpointed (a `flush`) has made the log reusable.
+    /// Forgets the log's map after the file was cut (the log, empty then, may have
+    /// been cut with it): the next transaction reserves and writes its place again.
+    pub(super) fn unmap(&mut self) {
+        self.map = None;
+    }
+
     pub(super) fn checkpointed(&mut self) {
         self.used = 0;
     }
@@ -172,6 +178,7 @@ impl Table {
                 meta: false,
                 offset: at as usize,
                 len,
+                cut: false,
             }),
             None => Ok(()),
         };
