@@ -604,6 +604,8 @@ mod tests {
             generation: 3,
             len: 1,
             capacity: 2,
+            log_seq: 4,
+            log_size: 8192,
         }
         .encode();
         assert_eq!(get_u32(&slot, 60), zlib_crc32(&[&slot[..60]]));
@@ -618,6 +620,8 @@ mod tests {
             generation,
             len: 0,
             capacity: 4,
+            log_seq: 0,
+            log_size: 0,
         };
         assert_eq!(Meta::decode(0, &meta(0).encode()), None);
         assert_eq!(Meta::decode(0, &meta(2).encode()), Some(meta(2)));

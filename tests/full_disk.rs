@@ -185,7 +185,10 @@ fn a_store_grown_until_the_disk_is_full_gets_an_error_and_reopens_committed() {
 /// before any byte is written, and the file stays exactly len records long.
 #[test]
 fn a_raw_file_appended_until_the_disk_is_full_fails_before_writing() {
-    let fs = Tmpfs::mount("4m");
+    let test = "a_raw_file_appended_until_the_disk_is_full_fails_before_writing";
+    let Some(fs) = Tmpfs::mount("4m", test) else {
+        return;
+    };
     let path = fs.path("members.dat");
     let size = || std::fs::metadata(&path).unwrap().len();
     let mut store: Store<Member> = StoreOptions::new().create_raw(&path).unwrap();
