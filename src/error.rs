@@ -43,7 +43,9 @@ pub enum Error {
 
     /// The file does not start with the fixrec magic bytes.
     #[error(
-        "{path}: not a fixrec file (bad magic {found:02x?}); for a headerless array of records use open_raw"
+        "{path}: not a fixrec file (it starts with {}, not the fixrec magic {}); for a headerless array of records use open_raw",
+        hex_bytes(found),
+        hex_bytes(&crate::format::MAGIC)
     )]
     BadMagic {
         /// The file.
@@ -138,9 +140,10 @@ pub enum Error {
         detail: String,
     },
 
-    /// Another process (or handle) holds the file for writing.
+    /// Another handle holds the file for writing: a writer in another process, or
+    /// another writable handle in this one (the lock is per handle, not per process).
     #[error(
-        "{path}: locked: another process holds this file for writing; open it read-only or wait"
+        "{path}: locked: another writer holds this file (a writable handle in this process or in another; one writer at a time); close that writer, open this one read-only, or wait"
     )]
     Locked {
         /// The file.
@@ -354,4 +357,14 @@ impl Error {
             source,
         }
     }
+}
+
+/// Bytes as `0x89 0x46 ...` (hex with its prefix: `[89, 46]` reads as decimal), or
+/// "no bytes" for an empty file.
+fn hex_bytes(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "no bytes".to_owned();
+    }
+    let shown: Vec<String> = bytes.iter().map(|b| format!("{b:#04x}")).collect();
+    shown.join(" ")
 }

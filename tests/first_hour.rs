@@ -116,3 +116,58 @@ fn every_f32_prints_in_json_as_in_text_and_reads_back_exactly() {
     }
     assert!(checked > 60_000, "{checked}");
 }
+
+// ---- 10. The smaller items ----
+
+fixrec::record! {
+    #[repr(C)]
+    pub struct Pair { pub a: u32, pub b: u32 }
+}
+
+/// A second writer in the same process was told "another process holds this file".
+#[test]
+fn a_second_writer_in_this_process_is_not_told_another_process_holds_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.fxr");
+    let first = fixrec::Store::<Pair>::create(&path).unwrap();
+    let e = fixrec::Store::<Pair>::open(&path).unwrap_err();
+    assert!(matches!(e, fixrec::Error::Locked { .. }), "{e}");
+    let msg = e.to_string();
+    assert!(!msg.contains("another process holds"), "{msg}");
+    assert_eq!(
+        msg,
+        format!(
+            "{}: locked: another writer holds this file (a writable handle in this process \
+             or in another; one writer at a time); close that writer, open this one \
+             read-only, or wait",
+            path.display()
+        )
+    );
+    drop(first);
+    fixrec::Store::<Pair>::open(&path).unwrap();
+}
+
+/// A bad magic was shown as `[23, 20, 66, ...]`: hex without a prefix, read as decimal.
+#[test]
+fn a_bad_magic_is_shown_as_prefixed_hex() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, vec![b'#'; 8192]).unwrap();
+    let e = fixrec::Store::<Pair>::open_read_only(&path).unwrap_err();
+    assert!(matches!(e, fixrec::Error::BadMagic { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: not a fixrec file (it starts with 0x23 0x23 0x23 0x23 0x23 0x23 0x23 0x23, \
+             not the fixrec magic 0x89 0x46 0x49 0x58 0x52 0x45 0x43 0x0a); for a headerless \
+             array of records use open_raw",
+            path.display()
+        )
+    );
+    std::fs::write(&path, b"").unwrap();
+    let e = fixrec::Store::<Pair>::open_read_only(&path).unwrap_err();
+    assert!(
+        e.to_string().contains("(it starts with no bytes, not"),
+        "{e}"
+    );
+}
