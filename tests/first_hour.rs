@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::cli::ok;
+use common::cli::{fails, ok};
 use fixrec::{Layout, Schema};
 
 // ---- 8. An f32 prints as its shortest text everywhere ----
@@ -169,5 +169,28 @@ fn a_bad_magic_is_shown_as_prefixed_hex() {
     assert!(
         e.to_string().contains("(it starts with no bytes, not"),
         "{e}"
+    );
+}
+
+/// The bool error said "expected true or false" although 1 and 0 are accepted.
+#[test]
+fn the_bool_error_names_every_accepted_text() {
+    let s = Schema::parse("k:bool", Layout::C).unwrap();
+    let k = s.field("k").unwrap();
+    let mut rec = [0u8];
+    for (text, byte) in [("true", 1), ("false", 0), ("1", 1), ("0", 0)] {
+        k.set_text(text.as_bytes(), &mut rec).unwrap();
+        assert_eq!(rec, [byte], "{text}");
+    }
+    assert_eq!(
+        k.set_text(b"yes", &mut rec).unwrap_err().to_string(),
+        "field `k`: value \"yes\": expected true, false, 1 or 0"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    ok(dir.path(), &["create", "b.fxr", "--schema", "k:bool"]);
+    let err = fails(dir.path(), &["push", "b.fxr", "k=2"]);
+    assert_eq!(
+        err,
+        "error: b.fxr: new record: field `k`: value \"2\": expected true, false, 1 or 0\n"
     );
 }

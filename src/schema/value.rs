@@ -530,7 +530,7 @@ impl Field {
                 self.bytes_mut(record)[0] = match text.trim() {
                     "true" | "1" => 1,
                     "false" | "0" => 0,
-                    _ => return Err(bad(self, shown(), "expected true or false")),
+                    _ => return Err(bad(self, shown(), "expected true, false, 1 or 0")),
                 };
                 Ok(())
             }
