@@ -54,6 +54,16 @@ pub enum Error {
         found: Vec<u8>,
     },
 
+    /// A file opened as headerless records starts with the fixrec magic: it is a fixrec
+    /// file, whose header would read as records.
+    #[error(
+        "{path}: a fixrec file (it starts with the fixrec magic), not a headerless array of records: open it with Store::open or Store::open_read_only, or read its bytes from byte 0, header included, with StoreOptions::new().header_as_records(true)"
+    )]
+    NotRaw {
+        /// The file.
+        path: PathBuf,
+    },
+
     /// The file has a format version this build cannot read.
     #[error(
         "{path}: format version {found} is not supported (this build reads version {supported}); upgrade fixrec to open it"

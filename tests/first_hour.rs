@@ -194,3 +194,51 @@ fn the_bool_error_names_every_accepted_text() {
         "error: b.fxr: new record: field `k`: value \"2\": expected true, false, 1 or 0\n"
     );
 }
+
+/// `Store::open_raw_read_only` on a fixrec file succeeded and read its header as
+/// records: now refused (by `open_raw` too), unless asked for with `header_as_records`.
+#[test]
+fn raw_opens_refuse_a_fixrec_file_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.fxr");
+    let mut s = fixrec::Store::<Pair>::create(&path).unwrap();
+    s.push(Pair { a: 1, b: 2 }).unwrap();
+    drop(s);
+    let size = std::fs::metadata(&path).unwrap().len();
+    let expected = format!(
+        "{}: a fixrec file (it starts with the fixrec magic), not a headerless array of \
+         records: open it with Store::open or Store::open_read_only, or read its bytes from \
+         byte 0, header included, with StoreOptions::new().header_as_records(true)",
+        path.display()
+    );
+    let e = fixrec::Store::<Pair>::open_raw_read_only(&path).unwrap_err();
+    assert!(matches!(e, fixrec::Error::NotRaw { .. }), "{e}");
+    assert_eq!(e.to_string(), expected);
+    let e = fixrec::Store::<Pair>::open_raw(&path).unwrap_err();
+    assert_eq!(e.to_string(), expected);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), size, "untouched");
+    assert_eq!(
+        fixrec::Store::<Pair>::open_read_only(&path).unwrap()[0].b,
+        2
+    );
+
+    // Asked for: the bytes from byte 0, the magic first.
+    let raw = fixrec::StoreOptions::new()
+        .header_as_records(true)
+        .open_raw_read_only::<[u8; 8]>(&path)
+        .unwrap();
+    assert_eq!(raw[0], fixrec::format::MAGIC);
+    assert_eq!(raw.len() as u64, size / 8);
+
+    // A headerless file, and a short or empty one, still open.
+    let plain = dir.path().join("plain.dat");
+    std::fs::write(&plain, [7u8; 16]).unwrap();
+    assert_eq!(
+        fixrec::Store::<Pair>::open_raw_read_only(&plain)
+            .unwrap()
+            .len(),
+        2
+    );
+    std::fs::write(&plain, b"").unwrap();
+    assert!(fixrec::Store::<Pair>::open_raw(&plain).unwrap().is_empty());
+}
