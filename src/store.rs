@@ -294,7 +294,8 @@ pub(crate) fn check_schema(
 /// can see (a truncate followed by appends does, like an update in place); for in-place
 /// updates under concurrent readers, use a shared store
 /// ([`Store::create_shared`], whose reads copy each record under a sequence lock). See
-/// the Safety section of `src/mapping.rs`.
+/// [mapped memory shared with other handles](crate#mapped-memory-shared-with-other-handles)
+/// in the crate documentation.
 ///
 /// # Examples
 ///

@@ -242,3 +242,57 @@ fn raw_opens_refuse_a_fixrec_file_unless_asked() {
     std::fs::write(&plain, b"").unwrap();
     assert!(fixrec::Store::<Pair>::open_raw(&plain).unwrap().is_empty());
 }
+
+/// The rustdoc pointed at "the Safety section of `src/mapping.rs`" (a file docs.rs
+/// readers do not have) and named the private modules `backing` and `mapping` as the
+/// crate's layers. (`#![deny(rustdoc::private_intra_doc_links)]` in lib.rs keeps links
+/// to private items out; this keeps out the plain-text pointers a lint cannot see.)
+#[test]
+fn rustdoc_points_at_no_source_file_and_no_private_module() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    walk(&src, &mut files);
+    let mut found = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(&src).unwrap();
+        // The command line's sources are a binary's, not the library's documentation.
+        if rel.starts_with("cli") || rel == std::path::Path::new("main.rs") {
+            continue;
+        }
+        for (n, line) in std::fs::read_to_string(file).unwrap().lines().enumerate() {
+            let doc = line.trim_start();
+            if (doc.starts_with("///") || doc.starts_with("//!"))
+                && doc.contains("src/")
+                && doc.contains(".rs")
+            {
+                found.push(format!("src/{}:{}: {doc}", rel.display(), n + 1));
+            }
+        }
+    }
+    let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
+    let crate_docs: String = lib
+        .lines()
+        .filter(|l| l.starts_with("//!"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for line in lib.lines() {
+        if let Some(private) = line.strip_prefix("mod ").and_then(|l| l.strip_suffix(';'))
+            && crate_docs.contains(&format!("`{private}`"))
+        {
+            found.push(format!(
+                "the crate docs name the private module `{private}`"
+            ));
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
