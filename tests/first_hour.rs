@@ -296,3 +296,189 @@ fn rustdoc_points_at_no_source_file_and_no_private_module() {
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+// ---- 9. `info --json` describes the fields, and numpy maps the records ----
+
+/// Whether `python3` can import numpy. Without it the numpy tests fail in CI (`CI` set:
+/// `.ci/run` installs numpy) and are skipped elsewhere, with a notice.
+fn numpy_or_skip(test: &str) -> bool {
+    let have = std::process::Command::new("python3")
+        .args(["-c", "import numpy"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: `python3 -c 'import numpy'` failed and CI is set: numpy is needed \
+             (`python3 -m pip install numpy`)"
+        );
+        eprintln!(
+            "skipped {test}: python3 with numpy is missing; `python3 -m pip install numpy` \
+             to run it"
+        );
+    }
+    have
+}
+
+/// Runs `script` with python3 in `dir`, with the built fixrec first on PATH; returns
+/// stdout.
+fn python(dir: &std::path::Path, script: &str) -> String {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_fixrec"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = std::env::join_paths(
+        std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .current_dir(dir)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python3 failed:\n{script}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn info_json_gives_fields_and_a_numpy_dtype_for_both_layouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let schema = "c:char,i:i32,s:i16,x:f32,ok:bool,id:str[5],b:bytes[3],u:u64";
+    for layout in ["c", "packed"] {
+        let file = format!("{layout}.fxr");
+        ok(
+            d,
+            &["create", &file, "--schema", schema, "--layout", layout],
+        );
+        ok(d, &["push", &file, "c=z", "u=5"]);
+        let args = [
+            "c=a",
+            "i=-7",
+            "s=10",
+            "x=-26.564",
+            "ok=true",
+            "id=abc",
+            "b=0a0b0c",
+            "u=18446744073709551615",
+        ];
+        ok(d, &[&["push", file.as_str()][..], &args[..]].concat());
+        let info: serde_json::Value =
+            serde_json::from_str(&ok(d, &["info", &file, "--json"])).unwrap();
+        let s = Schema::parse(
+            schema,
+            if layout == "c" {
+                Layout::C
+            } else {
+                Layout::Packed
+            },
+        )
+        .unwrap();
+        let fields: Vec<serde_json::Value> = s
+            .fields()
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "name": f.name, "type": f.ty.to_string(), "offset": f.offset,
+                    "size": f.ty.size(),
+                })
+            })
+            .collect();
+        assert_eq!(info["fields"], serde_json::Value::from(fields), "{layout}");
+        assert_eq!(info["numpy_dtype"]["itemsize"], s.record_size(), "{layout}");
+    }
+    // The C layout pads (i at 4, record 40 bytes); packed does not (i at 1, 28 bytes).
+    if !numpy_or_skip("info_json_gives_fields_and_a_numpy_dtype_for_both_layouts") {
+        return;
+    }
+    let script = r#"
+import json, subprocess
+import numpy as np
+for layout, size, i_at in (("c", 40, 4), ("packed", 28, 1)):
+    info = json.loads(subprocess.run(["fixrec", "info", layout + ".fxr", "--json"],
+                                     capture_output=True, check=True).stdout)
+    dt = np.dtype(info["numpy_dtype"])
+    assert dt.itemsize == info["record_size"] == size, (layout, dt.itemsize)
+    assert dt.fields["i"][1] == i_at, dt.fields
+    for f in info["fields"]:
+        assert dt.fields[f["name"]][1] == f["offset"], f
+        assert dt[f["name"]].itemsize == f["size"], f
+    m = np.memmap(layout + ".fxr", dtype=dt, mode="r", offset=info["data_offset"],
+                  shape=(info["len"],))
+    assert m.shape == (2,), m.shape
+    r = m[1]
+    assert r["c"] == b"a" and r["i"] == -7 and r["s"] == 10, r
+    assert r["x"] == np.float32(-26.564) and r["ok"] == True, r
+    assert r["id"] == b"abc" and r["b"].tobytes() == b"\x0a\x0b\x0c", r
+    assert r["u"] == 2**64 - 1 and m[0]["u"] == 5 and m[0]["c"] == b"z", m
+    print(layout, "ok")
+"#;
+    assert_eq!(python(d, script), "c ok\npacked ok\n");
+}
+
+/// docs/FORMAT.md's numpy recipes, run as written, map the records with `np.memmap`.
+#[test]
+fn the_format_md_numpy_recipes_map_the_records() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/FORMAT.md")).unwrap();
+    let section = doc
+        .split("## Reading a store from numpy")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let recipes: Vec<&str> = section
+        .split("```python\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
+    assert_eq!(recipes.len(), 2, "{section}");
+    for r in &recipes {
+        assert!(r.contains("np.memmap("), "{r}");
+        assert!(!r.contains(".read()"), "reads the whole file: {r}");
+    }
+    assert!(recipes[0].contains(r#"np.dtype(info["numpy_dtype"])"#));
+    if !numpy_or_skip("the_format_md_numpy_recipes_map_the_records") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let csv = root.join("data/members.csv");
+    ok(
+        d,
+        &[
+            "import",
+            "members.fxr",
+            csv.to_str().unwrap(),
+            "--create",
+            "--schema",
+            "id:str[256],name:str[256]",
+        ],
+    );
+    let want: serde_json::Value =
+        serde_json::from_str(&ok(d, &["get", "members.fxr", "2"])).unwrap();
+    for r in recipes {
+        let script = format!(
+            "{r}\nprint(len(members), members[2]['id'].decode(), members[2]['name'].decode(), \
+             sep='|')\n"
+        );
+        let out = python(d, &script);
+        let last = out.lines().last().unwrap();
+        assert_eq!(
+            last,
+            format!(
+                "3000|{}|{}",
+                want["id"].as_str().unwrap(),
+                want["name"].as_str().unwrap()
+            ),
+            "{out}"
+        );
+    }
+}
