@@ -482,3 +482,49 @@ fn the_format_md_numpy_recipes_map_the_records() {
         );
     }
 }
+
+/// Importing the same CSV twice silently doubled the rows, with no way to replace them:
+/// `--replace` (alias `--truncate`) replaces them, all or none.
+#[test]
+fn import_replace_replaces_the_records_all_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let schema = "id:u32,name:str[16]";
+    std::fs::write(d.join("a.csv"), "id,name\n1,one\n2,two\n3,three\n").unwrap();
+    std::fs::write(d.join("b.csv"), "id,name\n7,seven\n").unwrap();
+    std::fs::write(d.join("bad.csv"), "id,name\n8,eight\n9,x,y\n").unwrap();
+    for raw in [false, true] {
+        let file = if raw { "r.dat" } else { "s.fxr" };
+        let mut opts = vec!["--schema", schema];
+        if raw {
+            opts.insert(0, "--raw");
+        }
+        let import = |input: &'static str, extra: &[&'static str]| -> Vec<&'static str> {
+            [&["import", file, input][..], extra, &opts[..]].concat()
+        };
+        ok(d, &import("a.csv", &["--create"]));
+        ok(d, &import("a.csv", &[]));
+        let export = || ok(d, &[&["export", file][..], &opts[..]].concat());
+        assert_eq!(export().lines().count(), 7, "appended: doubled");
+
+        ok(d, &import("a.csv", &["--replace"]));
+        assert_eq!(export(), "id,name\n1,one\n2,two\n3,three\n");
+        ok(d, &import("b.csv", &["--truncate"]));
+        assert_eq!(export(), "id,name\n7,seven\n");
+
+        // A bad row: the old records stay, and no temporary file is left.
+        let err = fails(d, &import("bad.csv", &["--replace"]));
+        assert!(err.contains("line 3"), "{err}");
+        assert_eq!(export(), "id,name\n7,seven\n");
+        let mut names: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        names.sort();
+        assert!(names.is_empty(), "{names:?}");
+    }
+    let info: serde_json::Value =
+        serde_json::from_str(&ok(d, &["info", "s.fxr", "--json"])).unwrap();
+    assert_eq!(info["len"], 1);
+}

@@ -50,6 +50,10 @@ pub struct Args {
     /// Create FILE with --schema if it does not exist.
     #[arg(long, requires = "schema")]
     create: bool,
+    /// Replace FILE's records with the input's instead of appending to them, all or
+    /// none: the records go to a new file renamed over FILE once committed.
+    #[arg(long, alias = "truncate")]
+    replace: bool,
 }
 
 /// Where converted records go.
@@ -182,8 +186,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
         // another process made in that instant under the same name).
         super::remove_if_killed(Some(&target.file));
     }
+    let mut replacement = None;
     let table = if created {
         target.create_writer(None)
+    } else if args.replace {
+        target.open_replacement().map(|(new, old)| {
+            replacement = Some(old);
+            new
+        })
     } else {
         target.open_writer()
     };
@@ -262,11 +272,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         imported.and_then(|()| super::interrupted())
     };
-    let committed = imported.and_then(|()| {
-        table
-            .flush()
-            .with_context(|| format!("{}: commit", target.file.display()))
-    });
+    let committed = imported
+        .and_then(|()| {
+            table
+                .flush()
+                .with_context(|| format!("{}: commit", target.file.display()))
+        })
+        .and_then(|()| replacement.take().map_or(Ok(()), |r| r.finish()));
     if let Err(e) = committed {
         // Nothing of this import was committed: roll len and capacity back so that
         // closing the handle commits nothing either, and remove a file this command
@@ -277,6 +289,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         if created {
             target.remove();
             super::remove_if_killed(None);
+        }
+        if let Some(r) = replacement {
+            r.abandon();
         }
         drop(table);
         if let Err(r) = rolled_back {
