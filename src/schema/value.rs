@@ -967,7 +967,7 @@ mod tests {
         assert!(err_of(f("n").set_text(b"0011223", &mut rec)).contains("even number"));
         assert!(err_of(f("n").set_text(b"00112233", &mut rec)).contains("at most 6"));
         assert!(err_of(f("n").set_text(b"zz", &mut rec)).contains("not a hex string"));
-        assert!(err_of(f("k").set_text(b"yes", &mut rec)).contains("true or false"));
+        assert!(err_of(f("k").set_text(b"yes", &mut rec)).contains("true, false, 1 or 0"));
         assert!(err_of(f("a").set_json(&json!(1.5), &mut rec)).contains("an integer"));
         assert!(err_of(f("m").set_json(&json!(5), &mut rec)).contains("a string"));
         // Nothing above wrote anything.
