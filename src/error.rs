@@ -43,13 +43,25 @@ pub enum Error {
 
     /// The file does not start with the fixrec magic bytes.
     #[error(
-        "{path}: not a fixrec file (bad magic {found:02x?}); for a headerless array of records use open_raw"
+        "{path}: not a fixrec file (it starts with {}, not the fixrec magic {}); for a headerless array of records use open_raw",
+        hex_bytes(found),
+        hex_bytes(&crate::format::MAGIC)
     )]
     BadMagic {
         /// The file.
         path: PathBuf,
         /// The first bytes found.
         found: Vec<u8>,
+    },
+
+    /// A file opened as headerless records starts with the fixrec magic: it is a fixrec
+    /// file, whose header would read as records.
+    #[error(
+        "{path}: a fixrec file (it starts with the fixrec magic), not a headerless array of records: open it with Store::open or Store::open_read_only, or read its bytes from byte 0, header included, with StoreOptions::new().header_as_records(true)"
+    )]
+    NotRaw {
+        /// The file.
+        path: PathBuf,
     },
 
     /// The file has a format version this build cannot read.
@@ -138,9 +150,10 @@ pub enum Error {
         detail: String,
     },
 
-    /// Another process (or handle) holds the file for writing.
+    /// Another handle holds the file for writing: a writer in another process, or
+    /// another writable handle in this one (the lock is per handle, not per process).
     #[error(
-        "{path}: locked: another process holds this file for writing; open it read-only or wait"
+        "{path}: locked: another writer holds this file (a writable handle in this process or in another; one writer at a time); close that writer, open this one read-only, or wait"
     )]
     Locked {
         /// The file.
@@ -388,4 +401,14 @@ impl Error {
             source,
         }
     }
+}
+
+/// Bytes as `0x89 0x46 ...` (hex with its prefix: `[89, 46]` reads as decimal), or
+/// "no bytes" for an empty file.
+fn hex_bytes(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "no bytes".to_owned();
+    }
+    let shown: Vec<String> = bytes.iter().map(|b| format!("{b:#04x}")).collect();
+    shown.join(" ")
 }

@@ -1,7 +1,8 @@
 //! Layer 6: [`Store<R>`], typed zero-copy access to a file of Pod records.
 
+use crate::backing::Backing;
 use crate::error::{Error, Result};
-use crate::format::{Kind, Superblock};
+use crate::format::{Kind, MAGIC, Superblock};
 use crate::record::Record;
 use crate::schema::Schema;
 use crate::table::{Growth, Table};
@@ -53,6 +54,7 @@ pub struct StoreOptions {
     capacity: Option<u64>,
     growth: Growth,
     log_size: Option<u64>,
+    header_as_records: bool,
 }
 
 /// Default room at creation: 64 KiB of records (at least one).
@@ -89,6 +91,37 @@ impl StoreOptions {
     /// How capacity grows when it runs out.
     pub fn growth(mut self, growth: Growth) -> Self {
         self.growth = growth;
+        self
+    }
+
+    /// Lets [`open_raw`](StoreOptions::open_raw) and
+    /// [`open_raw_read_only`](StoreOptions::open_raw_read_only) open a file that starts
+    /// with the fixrec magic, reading its bytes from byte 0 as records, header included.
+    /// Without it they refuse such a file with [`Error::NotRaw`]: it is a fixrec file,
+    /// whose records [`Store::open`] finds after its header.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fixrec::{Error, Store, StoreOptions, record};
+    ///
+    /// record! {
+    ///     #[repr(C)]
+    ///     pub struct Tick { pub seq: u64, pub v: f64 }
+    /// }
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("ticks.fxr");
+    /// drop(Store::<Tick>::create(&path)?);
+    /// assert!(matches!(Store::<u64>::open_raw_read_only(&path), Err(Error::NotRaw { .. })));
+    /// let bytes = StoreOptions::new()
+    ///     .header_as_records(true)
+    ///     .open_raw_read_only::<u64>(&path)?;
+    /// assert_eq!(bytes[0].to_le_bytes(), fixrec::format::MAGIC);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn header_as_records(mut self, yes: bool) -> Self {
+        self.header_as_records = yes;
         self
     }
 
@@ -157,14 +190,48 @@ impl StoreOptions {
     }
 
     /// Opens a headerless file of `R` records for writing.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::open_raw`].
     pub fn open_raw<R: Pod>(&self, path: impl AsRef<Path>) -> Result<Store<R>> {
         check_raw_type::<R>()?;
+        self.check_raw_file(path.as_ref())?;
         Ok(Store::wrap(Table::open_raw_rs(
             path.as_ref(),
             size_of::<R>(),
             true,
             self.growth,
         )?))
+    }
+
+    /// Opens a headerless file of `R` records, mapped read-only.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::open_raw_read_only`].
+    pub fn open_raw_read_only<R: Pod>(&self, path: impl AsRef<Path>) -> Result<Store<R, ReadOnly>> {
+        check_raw_type::<R>()?;
+        self.check_raw_file(path.as_ref())?;
+        Ok(Store::wrap(Table::open_raw_rs(
+            path.as_ref(),
+            size_of::<R>(),
+            false,
+            self.growth,
+        )?))
+    }
+
+    /// Refuses a file that starts with the fixrec magic, unless
+    /// [`header_as_records`](StoreOptions::header_as_records) allows it.
+    fn check_raw_file(&self, path: &Path) -> Result<()> {
+        if self.header_as_records {
+            return Ok(());
+        }
+        let mut head = [0u8; MAGIC.len()];
+        if Backing::open(path, false)?.read_at(&mut head, 0)? == head.len() && head == MAGIC {
+            return Err(Error::NotRaw { path: path.into() });
+        }
+        Ok(())
     }
 }
 
@@ -239,7 +306,8 @@ pub(crate) fn check_schema(
 /// can see (a truncate followed by appends does, like an update in place); for in-place
 /// updates under concurrent readers, use a shared store
 /// ([`Store::create_shared`], whose reads copy each record under a sequence lock). See
-/// the Safety section of `src/mapping.rs`.
+/// [mapped memory shared with other handles](crate#mapped-memory-shared-with-other-handles)
+/// in the crate documentation.
 ///
 /// # Examples
 ///
@@ -322,6 +390,8 @@ impl<R: Pod> Store<R> {
     ///
     /// # Errors
     ///
+    /// [`Error::NotRaw`] for a file that starts with the fixrec magic (open it with
+    /// [`Store::open`], or read its bytes with [`StoreOptions::header_as_records`]);
     /// [`Error::RawSizeNotMultiple`] naming both sizes; [`Error::Locked`].
     ///
     /// # Examples
@@ -344,14 +414,15 @@ impl<R: Pod> Store<R> {
     }
 
     /// Opens a headerless file of `R` records, mapped read-only.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotRaw`] for a file that starts with the fixrec magic (open it with
+    /// [`Store::open_read_only`], or read its bytes with
+    /// [`StoreOptions::header_as_records`]); [`Error::RawSizeNotMultiple`] naming both
+    /// sizes.
     pub fn open_raw_read_only(path: impl AsRef<Path>) -> Result<Store<R, ReadOnly>> {
-        check_raw_type::<R>()?;
-        Ok(Store::wrap(Table::open_raw_rs(
-            path.as_ref(),
-            size_of::<R>(),
-            false,
-            Growth::default(),
-        )?))
+        StoreOptions::new().open_raw_read_only(path)
     }
 }
 

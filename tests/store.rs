@@ -668,7 +668,9 @@ fn locks_are_per_handle_one_writer_many_readers() {
         assert!(matches!(e, Error::Locked { .. }), "{e}");
         assert!(names(&e, &path), "{e}");
         assert!(
-            msg(&e).contains("another process holds this file for writing"),
+            msg(&e).contains(
+                "another writer holds this file (a writable handle in this process or in another"
+            ),
             "{e}"
         );
         assert!(Store::<Member>::open_or_create(&path).is_err());

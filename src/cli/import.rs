@@ -50,6 +50,10 @@ pub struct Args {
     /// Create FILE with --schema if it does not exist.
     #[arg(long, requires = "schema")]
     create: bool,
+    /// Replace FILE's records with the input's instead of appending to them, all or
+    /// none: the records go to a new file renamed over FILE once committed.
+    #[arg(long, alias = "truncate")]
+    replace: bool,
 }
 
 /// Where converted records go.
@@ -182,14 +186,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
         // another process made in that instant under the same name).
         super::remove_if_killed(Some(&target.file));
     }
+    let mut replacement = None;
     let table = if created {
         target.create_writer(None)
+    } else if args.replace {
+        target.open_replacement().map(|(new, old)| {
+            replacement = Some(old);
+            new
+        })
     } else {
         target.open_writer()
     };
     let mut table = table.inspect_err(|_| super::remove_if_killed(None))?;
-    if !created && target.is_file() {
-        // A second signal gives back the room this import's appends add.
+    if !created && !args.replace && target.is_file() {
+        // A second signal gives back the room this import's appends add (a replacement
+        // is a new file, which it removes).
         super::cut_back_if_killed(table.table().cut_back());
     }
     let schema = Target::schema_of(table.table())?;
@@ -266,14 +277,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         imported.and_then(|()| super::interrupted())
     };
-    let committed = imported.and_then(|()| {
-        // The appends are about to count (a commit, or a headerless file's appended
-        // records made durable): a second signal no longer cuts them.
-        super::cut_back_if_killed(None);
-        table
-            .flush()
-            .with_context(|| format!("{}: commit", target.file.display()))
-    });
+    let committed = imported
+        .and_then(|()| {
+            // The appends are about to count (a commit, or a headerless file's appended
+            // records made durable): a second signal no longer cuts them.
+            super::cut_back_if_killed(None);
+            table
+                .flush()
+                .with_context(|| format!("{}: commit", target.file.display()))
+        })
+        .and_then(|()| replacement.take().map_or(Ok(()), |r| r.finish()));
     if let Err(e) = committed {
         // Nothing of this import was committed: roll len and capacity back so that
         // closing the handle commits nothing either, and remove a file this command
@@ -285,6 +298,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         if created {
             target.remove();
             super::remove_if_killed(None);
+        }
+        if let Some(r) = replacement {
+            r.abandon();
         }
         drop(table);
         if let Err(r) = rolled_back {

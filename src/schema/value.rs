@@ -325,6 +325,10 @@ impl Field {
 
     /// Reads this field of `record` as a JSON value.
     ///
+    /// An `f32` is given as the `f64` nearest its shortest decimal text (`-26.564`, which
+    /// prints so, not the f32's exact value `-26.56399917602539`): `as f32` turns it back
+    /// into the same `f32`.
+    ///
     /// # Errors
     ///
     /// [`Error::BadValue`] for a `str` with no NUL in its N bytes or not UTF-8 before
@@ -343,7 +347,7 @@ impl Field {
             FieldType::I32 => i32::from_le_bytes(self.int(record)).into(),
             FieldType::U64 => u64::from_le_bytes(self.int(record)).into(),
             FieldType::I64 => i64::from_le_bytes(self.int(record)).into(),
-            FieldType::F32 => float_json(f64::from(f32::from_le_bytes(self.int(record)))),
+            FieldType::F32 => float_json(f32_as_json_f64(f32::from_le_bytes(self.int(record)))),
             FieldType::F64 => float_json(f64::from_le_bytes(self.int(record))),
             FieldType::Bool => self.bool_byte(record)?.into(),
             FieldType::Char | FieldType::Str(_) | FieldType::Bytes(_) => {
@@ -526,7 +530,7 @@ impl Field {
                 self.bytes_mut(record)[0] = match text.trim() {
                     "true" | "1" => 1,
                     "false" | "0" => 0,
-                    _ => return Err(bad(self, shown(), "expected true or false")),
+                    _ => return Err(bad(self, shown(), "expected true, false, 1 or 0")),
                 };
                 Ok(())
             }
@@ -585,6 +589,19 @@ pub(super) fn int_range(ty: FieldType) -> (i128, i128) {
 }
 
 /// A float as JSON; JSON has no NaN or infinity, so those become strings.
+/// The f64 whose shortest text is the f32's shortest text (`-26.564`, not the
+/// `-26.56399917602539` that the f32 widened exactly to f64 prints), so that JSON shows
+/// an f32 as text does. It reads back to the same f32: when the decimal's nearest f64
+/// would not (a decimal within half an f64 step of a point halfway between two f32s),
+/// the f32 widened exactly is used instead.
+fn f32_as_json_f64(x: f32) -> f64 {
+    let exact = f64::from(x);
+    match x.to_string().parse::<f64>() {
+        Ok(short) if short as f32 == x => short,
+        _ => exact,
+    }
+}
+
 fn float_json(v: f64) -> Value {
     if v.is_finite() {
         serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
@@ -950,7 +967,7 @@ mod tests {
         assert!(err_of(f("n").set_text(b"0011223", &mut rec)).contains("even number"));
         assert!(err_of(f("n").set_text(b"00112233", &mut rec)).contains("at most 6"));
         assert!(err_of(f("n").set_text(b"zz", &mut rec)).contains("not a hex string"));
-        assert!(err_of(f("k").set_text(b"yes", &mut rec)).contains("true or false"));
+        assert!(err_of(f("k").set_text(b"yes", &mut rec)).contains("true, false, 1 or 0"));
         assert!(err_of(f("a").set_json(&json!(1.5), &mut rec)).contains("an integer"));
         assert!(err_of(f("m").set_json(&json!(5), &mut rec)).contains("a string"));
         // Nothing above wrote anything.
