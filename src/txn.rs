@@ -4,7 +4,7 @@
 //! and the records it appends) and reads through them, so it sees its own writes while
 //! the map, and every reader, still sees the last committed state. `commit` writes them
 //! all as one entry of the store's transaction log with one sync, then applies them to
-//! the records (see `src/table/log.rs`); dropping the transaction forgets them.
+//! the records (see the table's `log` module); dropping the transaction forgets them.
 
 use crate::error::{Error, Result};
 use crate::table::Table;

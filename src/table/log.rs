@@ -1,6 +1,6 @@
 //! The transaction log of a table (format version 2): commit, checkpoint and recovery.
 //!
-//! A transaction's writes stay in its own memory until it commits (see `src/txn.rs`);
+//! A transaction's writes stay in its own memory until it commits (see the `txn` module);
 //! nothing of it is in the shared map or the file before then, so the kernel's write-back
 //! of dirty pages can never put an uncommitted write on the disk. The commit:
 //!
