@@ -1,5 +1,5 @@
 //! Layer 5: the untyped record array. Len and capacity, a record's bytes, append and
-//! growth, and the commit protocol of DESIGN.md:
+//! growth, and the commit protocol (docs/FORMAT.md, "Meta slots"):
 //!
 //! 1. `flush` syncs the records (`msync(MS_SYNC)`);
 //! 2. then writes the next generation into the older meta slot and syncs that page.
