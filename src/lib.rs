@@ -58,7 +58,7 @@ pub use bytemuck;
 struct ReadmeDoctests;
 pub use error::{Error, Result};
 pub use record::{CChar, FieldKind, FixedStr, Record};
-pub use schema::{Field, FieldType, Layout, Schema};
+pub use schema::{Field, FieldType, Layout, Scalar, Schema};
 pub use shm::{Region, SharedStore};
 pub use slot::SlotStore;
 pub use store::{Access, ReadOnly, ReadWrite, Store, StoreOptions};
