@@ -8,6 +8,8 @@
 use crate::error::{Error, Result};
 use std::fmt;
 
+#[cfg(feature = "columnar")]
+pub mod arrow;
 mod json;
 mod text;
 mod value;
