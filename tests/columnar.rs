@@ -482,3 +482,41 @@ print(particles["pos"].shape, particles["pos"].tolist(), particles["ids"][0].tol
         "(2, 3) [[1.5, 2.0, 3.0], [0.0, -1.0, 0.25]] [1, 2, 3, 65535]"
     );
 }
+
+/// The README's "Scaling out" example: its `sh` block, run with bash in a directory with
+/// the sample data and the built `fixrec` on PATH, prints what its `text` block shows.
+#[test]
+fn readme_scaling_out_example_prints_what_it_shows() {
+    if python().is_none() {
+        return;
+    }
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = &readme[readme.find("## Scaling out").expect("the section")..];
+    let block = |fence: &str| {
+        let start = section.find(fence).expect("the block") + fence.len();
+        section[start..][..section[start..].find("\n```\n").unwrap() + 1].to_owned()
+    };
+    let (script, shown) = (block("```sh\n"), block("```text\n"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/data/members.csv"),
+        dir.path().join("data/members.csv"),
+    )
+    .unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_fixrec")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .env("PATH", path)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), shown);
+}
