@@ -319,6 +319,7 @@ bad = {
     "long": t.set_column(1, "name", pa.array(["a", "b", "x" * 16], pa.string())),
     "precise": t.set_column(3, "score", pa.array([0.5, 0.1, 1.0], pa.float64())),
     "length": t.set_column(2, "pos", pa.array([[1, 2, 3], [1, 2], [1, 2, 3]], pa.list_(pa.float64()))),
+    "element": t.set_column(2, "pos", pa.array([[1, 2, 3], [1, 1e300, 3], [1, 2, 3]], pa.list_(pa.float64(), 3))),
     "missing": t.drop_columns(["score"]),
     "extra": t.append_column("more", pa.array([1, 2, 3])),
     "type": t.set_column(1, "name", pa.array([1, 2, 3])),
@@ -413,6 +414,10 @@ for k, v in bad.items():
             "bad-length.parquet",
             "bad-length.parquet: row 1: field `pos`: value a list of 2 values: f32[3] holds exactly 3 values",
         ),
+        (
+            "bad-element.parquet",
+            "bad-element.parquet: row 1: field `pos[1]`: value \"1e300\": would lose precision in f32",
+        ),
         ("bad-missing.parquet", "missing field `score`"),
         ("bad-extra.parquet", "unknown field `more`"),
         (
@@ -432,6 +437,24 @@ for k, v in bad.items():
         e.contains("is an Arrow IPC file; give --format arrow"),
         "{e}"
     );
+    // Not Parquet, or cut short: an error naming the file, and nothing imported.
+    std::fs::write(d.join("junk.parquet"), "id,name\n1,a\n").unwrap();
+    let e = fails(d, &["import", "t.fxr", "junk.parquet"]);
+    assert!(e.contains("junk.parquet: not a Parquet file"), "{e}");
+    let whole = std::fs::read(d.join("py.parquet")).unwrap();
+    for cut in [4, whole.len() / 2, whole.len() - 1] {
+        std::fs::write(d.join("cut.parquet"), &whole[..cut]).unwrap();
+        let e = fails(d, &["import", "t.fxr", "cut.parquet"]);
+        assert!(
+            e.contains("cut.parquet: not a readable Parquet file"),
+            "{cut}: {e}"
+        );
+    }
+    let whole = std::fs::read(d.join("py.arrows")).unwrap();
+    std::fs::write(d.join("cut.arrows"), &whole[..whole.len() - 20]).unwrap();
+    let e = fails(d, &["import", "t.fxr", "cut.arrows"]);
+    assert!(e.contains("cut.arrows: "), "{e}");
+    assert_eq!(raw(d, "t.fxr"), before);
     let e = fails(d, &["import", "v.fxr", "py.csv", "--create"]);
     assert!(e.contains("--create needs --schema"), "{e}");
 }

@@ -182,16 +182,12 @@ impl Input {
             } else if head.starts_with(&[0xff, 0xff, 0xff, 0xff]) {
                 "an Arrow IPC stream"
             } else {
-                "neither Parquet nor Arrow"
+                bail!(
+                    "{shown}: not a Parquet file (it does not start with \"PAR1\"); give the --format it has"
+                );
             };
-            bail!(
-                "{shown}: is {what}; give --format {}",
-                if is_parquet {
-                    "parquet"
-                } else {
-                    "arrow (for Arrow files and streams)"
-                }
-            );
+            let format = if is_parquet { "parquet" } else { "arrow" };
+            bail!("{shown}: is {what}; give --format {format}");
         }
         let name = input.display().to_string();
         let errors = move |e: arrow_schema::ArrowError| anyhow!("{name}: {e}");
@@ -210,15 +206,11 @@ impl Input {
             let (schema, batches) = reader;
             return Ok((schema, Box::new(batches.map(move |b| b.map_err(&errors)))));
         }
-        let reader: Box<dyn Read> = match self {
+        let reader: Box<dyn ReadSeek> = match self {
             Input::File(f) => Box::new(std::io::BufReader::new(file(f)?)),
             Input::Bytes(b) => Box::new(Cursor::new(b.clone())),
         };
         if head.starts_with(ARROW_MAGIC) {
-            let reader: Box<dyn ReadSeek> = match self {
-                Input::File(f) => Box::new(std::io::BufReader::new(file(f)?)),
-                Input::Bytes(b) => Box::new(Cursor::new(b.clone())),
-            };
             let r = arrow_ipc::reader::FileReader::try_new(reader, None)
                 .with_context(|| format!("{shown}: not a readable Arrow IPC file"))?;
             let schema = r.schema();

@@ -325,7 +325,7 @@ fn float_put<'a>(a: &'a dyn Array, value: impl Fn(usize) -> Result<f64, String> 
             if f64::from(x) != v && !v.is_nan() {
                 return Err(bad(
                     f,
-                    show(v.to_string().as_bytes()),
+                    show(format!("{v:?}").as_bytes()),
                     format!("would lose precision in f32 (the nearest f32 is {x})"),
                 ));
             }
