@@ -183,7 +183,12 @@ impl FieldType {
     /// `bytes[N]` and `T[N]`, 1 otherwise), or `None` if the pair is not a valid type.
     pub fn from_code(code: u32, count: u32) -> Option<FieldType> {
         if code > ARRAY_CODE {
-            let element = FieldType::from_code(code - ARRAY_CODE, 1)?.scalar()?;
+            // The element is a scalar (codes 1 to 12): one level, never a recursion as
+            // deep as a hostile code could ask.
+            let element = match code - ARRAY_CODE {
+                c @ 1..=12 => FieldType::from_code(c, 1)?.scalar()?,
+                _ => return None,
+            };
             return (count > 0).then_some(FieldType::Array(element, count));
         }
         let scalar = |t| (count == 1).then_some(t);
@@ -537,6 +542,7 @@ mod tests {
         assert_eq!(FieldType::from_code(256 + 13, 4), None); // an array of str
         assert_eq!(FieldType::from_code(256, 4), None);
         assert_eq!(FieldType::from_code(512 + 9, 4), None); // an array of arrays
+        assert_eq!(FieldType::from_code(u32::MAX, 4), None); // no deep recursion
     }
 
     #[test]
