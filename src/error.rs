@@ -391,6 +391,16 @@ pub enum Error {
         /// How long the reader waited.
         waited_ms: u64,
     },
+
+    /// A value of one row of a columnar (Arrow or Parquet) input or output, counted from
+    /// 0, that does not convert (the source names the field).
+    #[error("row {row}: {source}")]
+    AtRow {
+        /// The row (the record index on output).
+        row: u64,
+        /// What is wrong with it.
+        source: Box<Error>,
+    },
 }
 
 impl Error {

@@ -38,8 +38,8 @@
 //!
 //! field table entry
 //!      0    48  name             UTF-8, NUL-padded (at most 47 bytes)
-//!     48     4  type code        see FieldType::code
-//!     52     4  count            N for str[N] / bytes[N], else 1
+//!     48     4  type code        see FieldType::code; 256 + the element's code for T[N]
+//!     52     4  count            N for str[N] / bytes[N] / T[N], else 1
 //!     56     4  offset           byte offset in the record
 //!     60     4  size             byte size of the field
 //! ```

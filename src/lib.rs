@@ -81,7 +81,7 @@ pub use error::{Error, Result};
 #[doc(hidden)]
 pub use record::Padding;
 pub use record::{CChar, FieldKind, FixedStr, Record};
-pub use schema::{Field, FieldType, Layout, Schema};
+pub use schema::{Field, FieldType, Layout, Scalar, Schema};
 pub use shm::{Region, SharedStore};
 pub use slot::SlotStore;
 pub use store::{Access, ReadOnly, ReadWrite, Store, StoreOptions};

@@ -2,7 +2,7 @@
 //! macro that declares one, and the C field types [`FixedStr`] and [`CChar`].
 
 use crate::error::{Error, Result};
-use crate::schema::{FieldType, Schema};
+use crate::schema::{FieldType, Scalar, Schema};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -23,7 +23,8 @@ pub trait Record: bytemuck::Pod {
 
 /// A Pod type that can be a field of a [`Record`], with its [`FieldType`].
 ///
-/// Implemented for the integers, `f32`, `f64`, [`CChar`], [`FixedStr<N>`] and `[u8; N]`.
+/// Implemented for the integers, `f32`, `f64`, [`CChar`], [`FixedStr<N>`], `[u8; N]`
+/// (`bytes[N]`) and arrays of the others (`[f32; 3]` is `f32[3]`).
 pub trait FieldKind: bytemuck::Pod {
     /// The field type this Rust type is stored as.
     const TYPE: FieldType;
@@ -40,6 +41,17 @@ scalar_fields!(u8 => U8, i8 => I8, u16 => U16, i16 => I16, u32 => U32, i32 => I3
 impl<const N: usize> FieldKind for [u8; N] {
     const TYPE: FieldType = FieldType::Bytes(N as u32);
 }
+
+// Arrays of every scalar but `u8` (`[u8; N]` is `bytes[N]`): `[f32; 3]` is `f32[3]`.
+macro_rules! array_fields {
+    ($($t:ty => $v:ident),*) => {
+        $(impl<const N: usize> FieldKind for [$t; N] {
+            const TYPE: FieldType = FieldType::Array(Scalar::$v, N as u32);
+        })*
+    };
+}
+array_fields!(i8 => I8, u16 => U16, i16 => I16, u32 => U32, i32 => I32,
+    u64 => U64, i64 => I64, f32 => F32, f64 => F64, CChar => Char);
 
 impl<const N: usize> FieldKind for FixedStr<N> {
     const TYPE: FieldType = FieldType::Str(N as u32);
@@ -503,6 +515,44 @@ impl From<u8> for CChar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    crate::record! {
+        #[repr(C)]
+        /// `struct Particle { uint32_t id; float pos[3]; uint32_t ids[4]; char tag[4]; uint8_t raw[4]; }`
+        struct Particle {
+            id: u32,
+            pos: [f32; 3],
+            ids: [u32; 4],
+            tag: [CChar; 4],
+            raw: [u8; 4],
+        }
+    }
+
+    #[test]
+    fn rust_arrays_are_array_fields() {
+        let s = Particle::schema().unwrap();
+        assert_eq!(
+            s.to_string(),
+            "id:u32,pos:f32[3],ids:u32[4],tag:char[4],raw:bytes[4]"
+        );
+        assert_eq!(s, Schema::parse(&s.to_string(), crate::Layout::C).unwrap());
+        let p = Particle {
+            id: 7,
+            pos: [1.5, -2.0, 0.25],
+            ids: [1, 2, 3, u32::MAX],
+            tag: [CChar(b'a'), CChar(b'b'), CChar(0), CChar(0)],
+            raw: [0, 1, 2, 255],
+        };
+        let v = s.to_json(bytemuck::bytes_of(&p)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"id": 7, "pos": [1.5, -2.0, 0.25], "ids": [1, 2, 3, 4294967295u32],
+                "tag": ["a", "b", "", ""], "raw": "000102ff"})
+        );
+        let mut back = [0u8; 40];
+        s.from_json(&v, &mut back).unwrap();
+        assert_eq!(&back[..], bytemuck::bytes_of(&p));
+    }
 
     #[test]
     fn fits_exactly_n_minus_one() {

@@ -47,6 +47,7 @@ fn report(done: impl FnOnce() -> String, line: std::fmt::Arguments<'_>) -> anyho
 }
 
 mod bench;
+mod columnar;
 mod create;
 mod export;
 mod get;
