@@ -167,10 +167,7 @@ fn csv_and_jsonl_carry_arrays_and_name_the_bad_element() {
     let d = dir.path();
     store(d, "s.fxr", "c");
     let csv = ok(d, &["export", "s.fxr"]);
-    assert!(
-        csv.contains(r#","[1.5,""-inf"",0.1]","#),
-        "{csv}"
-    );
+    assert!(csv.contains(r#","[1.5,""-inf"",0.1]","#), "{csv}");
     std::fs::write(d.join("s.csv"), &csv).unwrap();
     ok(
         d,
