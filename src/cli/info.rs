@@ -105,6 +105,8 @@ fn numpy_format(ty: FieldType) -> String {
         FieldType::Char => "S1".into(),
         FieldType::Str(n) => format!("S{n}"),
         FieldType::Bytes(n) => format!("V{n}"),
+        // A subarray: numpy's "(3,)<f4" for f32[3].
+        FieldType::Array(e, n) => format!("({n},){}", numpy_format(e.ty())),
         // A type this list does not know yet is shown as its bytes.
         other => format!("V{}", other.size()),
     }

@@ -1130,13 +1130,13 @@ mod tests {
         assert_eq!(rec[vo + 8..vo + 12], 0.1f32.to_le_bytes());
         assert_eq!(
             s.to_json(&rec).unwrap(),
-            json!({"id": 1, "v": [1.5, "-inf", 0.10000000149011612], "ok": [true, false], "c": ["x", ""]})
+            json!({"id": 1, "v": [1.5, "-inf", 0.1], "ok": [true, false], "c": ["x", ""]})
         );
         // As text (a CSV cell): the JSON array, read back to the same bytes.
         let f = s.field("v").unwrap();
         let mut t = String::new();
         f.write_text(&rec, &mut t).unwrap();
-        assert_eq!(t, r#"[1.5,"-inf",0.10000000149011612]"#);
+        assert_eq!(t, r#"[1.5,"-inf",0.1]"#);
         let mut again = vec![0u8; rec.len()];
         for f in s.fields() {
             let mut t = String::new();
