@@ -7,6 +7,9 @@
 //!   1.5x the parse alone);
 //! - `fixrec_export`: `fixrec export FILE -o OUT.csv` of the same records (target: at
 //!   least as fast as the import);
+//! - `fixrec_export_parquet` and `fixrec_import_parquet`: the same records to a Parquet
+//!   file (`--format parquet`, Snappy) and from it into a new store, also one durable
+//!   commit (target: at least as fast as the CSV export and import);
 //! - `write_same_bytes/page_cache` and `write_same_bytes/synced`: the floor under any
 //!   import, writing the import's output (n 512-byte records) to a new file with 1 MiB
 //!   `pwrite`s, without and with the `fdatasync` that a durable commit needs. No parsing,
@@ -127,11 +130,38 @@ fn import_export(c: &mut Criterion) {
                 .sum()
         })
     });
+    let parquet = dir.path().join("out.parquet");
+    let parquet_s = parquet.to_str().unwrap();
+    g.bench_function(format!("fixrec_export_parquet/{id}"), |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| fixrec(&["export", store_s, "--format", "parquet", "-o", parquet_s]))
+                .sum()
+        })
+    });
+    let from_parquet = dir.path().join("from-parquet.fxr");
+    let from_parquet_s = from_parquet.to_str().unwrap();
+    g.bench_function(format!("fixrec_import_parquet/{id}"), |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    let _ = std::fs::remove_file(&from_parquet);
+                    fixrec(&["import", from_parquet_s, parquet_s, "--create"])
+                })
+                .sum()
+        })
+    });
     g.finish();
     assert_eq!(
         std::fs::read(&input).unwrap(),
         std::fs::read(&output).unwrap(),
         "export must give back the imported file"
+    );
+    fixrec(&["export", from_parquet_s, "--format", "csv", "-o", output_s]);
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        std::fs::read(&output).unwrap(),
+        "the store imported from Parquet must export the same CSV"
     );
 }
 

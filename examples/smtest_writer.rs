@@ -1,6 +1,7 @@
 //! A Rust port of the Win32 SMTEST writer: put one
 //! `#pragma pack(1) struct SMTEST { char c; int i; short s; }` (7 bytes) into the named
-//! region `JJBSMTEST`, and keep it until Enter or the timeout.
+//! region `JJBSMTEST`, and keep it until Enter, a SIGINT, SIGTERM or SIGHUP, or the
+//! timeout (then the region is removed).
 //!
 //! ```text
 //! cargo run --example smtest_writer -- [NAME] [--timeout SECS]
@@ -22,10 +23,11 @@ record! {
 }
 
 mod common;
-use common::{args, wait_for_enter};
+use common::{Wait, args};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (name, timeout) = args("JJBSMTEST")?;
+    let wait = Wait::new(timeout); // before the region: a signal now ends the wait
     let mut region = RegionOptions::new()
         .lifetime(Lifetime::RemoveOnDrop)
         .create(&name, size_of::<Smtest>())?;
@@ -41,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{}: wrote SMTEST {{ c: {c}, i: {i}, s: {s} }}",
         region.name()
     );
-    println!("ready: press Enter to exit (or wait {timeout:?})");
-    wait_for_enter(timeout);
+    let woken = wait.wait();
+    println!("{woken}: removing {}", region.name());
     Ok(())
 }

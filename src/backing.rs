@@ -189,6 +189,14 @@ impl Backing {
         platform::relock(&self.file, at, held, want).map_err(|e| self.err("lock", e))
     }
 
+    /// A [`CutBack`] to the file's present size.
+    pub fn cut_back(&self, size: u64) -> CutBack {
+        CutBack {
+            file: platform::raw_file(&self.file),
+            size,
+        }
+    }
+
     /// Grows the file from `from` to `to` bytes, reserving real blocks, so that a full
     /// disk is an error here and never a crash when the new pages are written. A region
     /// that is not a file has the size it was made with: growing it is an error.
@@ -299,5 +307,25 @@ impl Backing {
             _ => Path::new("."),
         };
         platform::sync_dir(parent).map_err(|e| Error::io(parent, "sync directory", e))
+    }
+}
+
+/// Cuts a file back to the size it had, from a signal handler: see
+/// [`Table::cut_back`](crate::Table::cut_back).
+#[derive(Clone, Copy, Debug)]
+pub struct CutBack {
+    file: platform::RawFile,
+    size: u64,
+}
+
+impl CutBack {
+    /// Cuts the file to the size it had when this was made, unless another handle maps
+    /// it (the mapped lock, taken exclusively, says so); returns whether it did. On Unix
+    /// it calls only fcntl(2) and ftruncate(2), so it may run in a signal handler; the
+    /// handle's own map may then reach past the file's end, so the process must end at
+    /// once. On Windows a mapped file cannot be cut: it returns false and the file keeps
+    /// its grown length (the store still opens with its committed records).
+    pub fn run(&self) -> bool {
+        platform::cut_if_alone(self.file, MAPPED_LOCK_BYTE, self.size)
     }
 }

@@ -25,9 +25,27 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// An I/O error from the caller's own code, converted by `?` (`From<std::io::Error>`),
+    /// so that a `fn main() -> fixrec::Result<()>` can use `?` on `std::fs` calls too. The
+    /// message is the OS error's own. fixrec's own failures are [`Error::Io`], which names
+    /// the file and the operation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn size(path: &std::path::Path) -> fixrec::Result<u64> {
+    ///     Ok(std::fs::metadata(path)?.len())
+    /// }
+    /// assert!(matches!(size("/no/such/file".as_ref()), Err(fixrec::Error::StdIo(_))));
+    /// ```
+    #[error(transparent)]
+    StdIo(#[from] io::Error),
+
     /// The file does not start with the fixrec magic bytes.
     #[error(
-        "{path}: not a fixrec file (bad magic {found:02x?}); for a headerless array of records use open_raw"
+        "{path}: not a fixrec file (it starts with {}, not the fixrec magic {}); for a headerless array of records use open_raw",
+        hex_bytes(found),
+        hex_bytes(&crate::format::MAGIC)
     )]
     BadMagic {
         /// The file.
@@ -36,16 +54,26 @@ pub enum Error {
         found: Vec<u8>,
     },
 
+    /// A file opened as headerless records starts with the fixrec magic: it is a fixrec
+    /// file, whose header would read as records.
+    #[error(
+        "{path}: a fixrec file (it starts with the fixrec magic), not a headerless array of records: open it with Store::open or Store::open_read_only, or read its bytes from byte 0, header included, with StoreOptions::new().header_as_records(true)"
+    )]
+    NotRaw {
+        /// The file.
+        path: PathBuf,
+    },
+
     /// The file has a format version this build cannot read.
     #[error(
-        "{path}: format version {found} is not supported (this build reads version {supported}); upgrade fixrec to open it"
+        "{path}: format version {found} is not supported (this build reads versions 1 to {supported}); upgrade fixrec to open it"
     )]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
         /// The version in the file.
         found: u32,
-        /// The version this build reads.
+        /// The newest version this build reads.
         supported: u32,
     },
 
@@ -122,9 +150,10 @@ pub enum Error {
         detail: String,
     },
 
-    /// Another process (or handle) holds the file for writing.
+    /// Another handle holds the file for writing: a writer in another process, or
+    /// another writable handle in this one (the lock is per handle, not per process).
     #[error(
-        "{path}: locked: another process holds this file for writing; open it read-only or wait"
+        "{path}: locked: another writer holds this file (a writable handle in this process or in another; one writer at a time); close that writer, open this one read-only, or wait"
     )]
     Locked {
         /// The file.
@@ -160,6 +189,40 @@ pub enum Error {
     AlreadyExists {
         /// The file.
         path: PathBuf,
+    },
+
+    /// A transaction on a store whose file cannot hold a transaction log.
+    #[error("{path}: {detail}")]
+    NoTransactions {
+        /// The file.
+        path: PathBuf,
+        /// Why, and what to do.
+        detail: String,
+    },
+
+    /// A read-only open found committed transactions that are not yet applied to the
+    /// records (their writer stopped before its checkpoint), and could not apply them.
+    #[error(
+        "{path}: the transaction log holds committed transactions not yet applied to the records, and this handle cannot apply them ({cause}); open the store once for writing (Store::open, or any fixrec command that writes) to apply them"
+    )]
+    LogNotApplied {
+        /// The file.
+        path: PathBuf,
+        /// Why the reader could not apply them.
+        cause: String,
+    },
+
+    /// A transaction log entry with a valid checksum whose content cannot be right.
+    #[error("{path}: transaction log entry {seq} at log byte {offset}: {detail}")]
+    CorruptLog {
+        /// The file.
+        path: PathBuf,
+        /// The entry's sequence number.
+        seq: u64,
+        /// Where the entry starts in the log.
+        offset: u64,
+        /// What is wrong.
+        detail: String,
     },
 
     /// An earlier sync failed; the store keeps reporting it until it is reopened.
@@ -328,6 +391,16 @@ pub enum Error {
         /// How long the reader waited.
         waited_ms: u64,
     },
+
+    /// A value of one row of a columnar (Arrow or Parquet) input or output, counted from
+    /// 0, that does not convert (the source names the field).
+    #[error("row {row}: {source}")]
+    AtRow {
+        /// The row (the record index on output).
+        row: u64,
+        /// What is wrong with it.
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -338,4 +411,14 @@ impl Error {
             source,
         }
     }
+}
+
+/// Bytes as `0x89 0x46 ...` (hex with its prefix: `[89, 46]` reads as decimal), or
+/// "no bytes" for an empty file.
+fn hex_bytes(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "no bytes".to_owned();
+    }
+    let shown: Vec<String> = bytes.iter().map(|b| format!("{b:#04x}")).collect();
+    shown.join(" ")
 }

@@ -6,7 +6,7 @@
 //! ```text
 //! offset  size  superblock (written once, at creation)
 //!      0     8  magic            89 46 49 58 52 45 43 0A  ("\x89FIXREC\n")
-//!      8     4  version          1
+//!      8     4  version          2 (1: files made before the transaction log)
 //!     12     4  layout           0 = C, 1 = packed
 //!     16     8  record_size      bytes per record
 //!     24     4  record_align     alignment of a record (power of two, <= 4096)
@@ -28,13 +28,18 @@
 //!                                higher generation is the committed state
 //!     16     8  len              committed records
 //!     24     8  capacity         records the file has room for
-//!     32    28  reserved         zero
+//!     32     8  log_seq          sequence number of the first transaction the log
+//!                                may hold (version 2; zero in version 1)
+//!     40     8  log_size         bytes of the transaction log (0: no log), which
+//!                                starts at data_offset + capacity * record_size
+//!                                rounded up to 4096 (see `log`)
+//!     48    12  reserved         zero
 //!     60     4  checksum         CRC-32 of bytes 0..60
 //!
 //! field table entry
 //!      0    48  name             UTF-8, NUL-padded (at most 47 bytes)
-//!     48     4  type code        see FieldType::code
-//!     52     4  count            N for str[N] / bytes[N], else 1
+//!     48     4  type code        see FieldType::code; 256 + the element's code for T[N]
+//!     52     4  count            N for str[N] / bytes[N] / T[N], else 1
 //!     56     4  offset           byte offset in the record
 //!     60     4  size             byte size of the field
 //! ```
@@ -45,8 +50,14 @@ use std::path::Path;
 
 /// The magic bytes at offset 0.
 pub const MAGIC: [u8; 8] = *b"\x89FIXREC\n";
-/// The format version this build writes and reads.
-pub const VERSION: u32 = 1;
+pub mod log;
+
+/// The format version this build writes. Version 2 added the transaction log (the meta
+/// slot's `log_seq` and `log_size`); this build reads versions 1 and 2, and a version 1
+/// file keeps working without transactions.
+pub const VERSION: u32 = 2;
+/// The oldest format version this build reads.
+pub const OLDEST_VERSION: u32 = 1;
 /// The fixed part of the superblock.
 pub const SUPERBLOCK_SIZE: usize = 64;
 /// Offsets of the two meta slots.
@@ -89,10 +100,12 @@ pub struct Superblock {
     pub kind: Kind,
     /// Where record 0 starts.
     pub data_offset: u64,
+    /// The format version of the file ([`OLDEST_VERSION`] ..= [`VERSION`]).
+    pub version: u32,
 }
 
 /// One committed state: the contents of a meta slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Meta {
     /// Incremented by every commit.
     pub generation: u64,
@@ -100,6 +113,11 @@ pub struct Meta {
     pub len: u64,
     /// Records the file has room for.
     pub capacity: u64,
+    /// The sequence number of the first transaction the log may hold: entries with a
+    /// lower number were applied to the records (and synced) before this commit.
+    pub log_seq: u64,
+    /// Bytes of the transaction log (0: the file has none yet).
+    pub log_size: u64,
 }
 
 /// Bytes from offset 0 to the end of the field table, for `field_count` fields.
@@ -192,6 +210,7 @@ impl Superblock {
             schema,
             kind,
             data_offset,
+            version: VERSION,
         }
     }
 
@@ -201,7 +220,7 @@ impl Superblock {
         let s = &self.schema;
         let mut out = vec![0u8; header_len(s.fields().len())];
         out[..8].copy_from_slice(&MAGIC);
-        put_u32(&mut out, 8, VERSION);
+        put_u32(&mut out, 8, self.version);
         put_u32(&mut out, 12, layout_code(s.layout()));
         put_u64(&mut out, 16, s.record_size());
         put_u32(&mut out, 24, s.align() as u32);
@@ -251,7 +270,7 @@ impl Superblock {
             return Err(truncated(FIELD_TABLE_OFFSET));
         }
         let version = get_u32(bytes, 8);
-        if version != VERSION {
+        if !(OLDEST_VERSION..=VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion {
                 path: path.into(),
                 found: version,
@@ -351,6 +370,7 @@ impl Superblock {
             schema,
             kind,
             data_offset,
+            version,
         })
     }
 }
@@ -395,6 +415,8 @@ impl Meta {
         put_u64(&mut out, 8, self.generation);
         put_u64(&mut out, 16, self.len);
         put_u64(&mut out, 24, self.capacity);
+        put_u64(&mut out, 32, self.log_seq);
+        put_u64(&mut out, 40, self.log_size);
         let sum = crc32fast::hash(&out[..60]);
         put_u32(&mut out, 60, sum);
         out
@@ -411,6 +433,8 @@ impl Meta {
             generation: get_u64(bytes, 8),
             len: get_u64(bytes, 16),
             capacity: get_u64(bytes, 24),
+            log_seq: get_u64(bytes, 32),
+            log_size: get_u64(bytes, 40),
         };
         (meta.generation % 2 == slot as u64 && meta.generation > 0).then_some(meta)
     }
@@ -528,11 +552,13 @@ mod tests {
             generation: 5,
             len: 3,
             capacity: 8,
+            ..Meta::default()
         };
         let b = Meta {
             generation: 6,
             len: 4,
             capacity: 8,
+            ..Meta::default()
         };
         let bytes = file(&sb, &[a, b]);
         assert_eq!(Meta::pick(Path::new("f"), &bytes).unwrap(), b);
@@ -548,6 +574,71 @@ mod tests {
             Meta::pick(Path::new("f"), &both),
             Err(Error::NoValidMeta { .. })
         ));
+    }
+
+    /// CRC-32 as zlib computes it (reflected, polynomial 0xedb88320), bit by bit: what a
+    /// C program that checks a fixrec header would write.
+    fn zlib_crc32(parts: &[&[u8]]) -> u32 {
+        let mut crc = !0u32;
+        for &b in parts.iter().flat_map(|p| p.iter()) {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    /// Pins the checksums to docs/FORMAT.md (a constant checksum would round-trip as
+    /// well, and every damaged byte is also caught by another check).
+    #[test]
+    fn checksums_are_zlib_crc32_as_documented() {
+        let bytes = Superblock::new(member(), Kind::Records).encode();
+        let table = &bytes[FIELD_TABLE_OFFSET..header_len(2)];
+        assert_eq!(get_u32(&bytes, 60), zlib_crc32(&[&bytes[..60], table]));
+        let slot = Meta {
+            generation: 3,
+            len: 1,
+            capacity: 2,
+            log_seq: 4,
+            log_size: 8192,
+        }
+        .encode();
+        assert_eq!(get_u32(&slot, 60), zlib_crc32(&[&slot[..60]]));
+        assert_eq!(zlib_crc32(&[b"123456789"]), 0xcbf4_3926); // the standard check value
+    }
+
+    /// A slot holds a generation above 0 whose parity is the slot's (docs/FORMAT.md,
+    /// "Meta slots"): anything else is not a commit, whatever its checksum says.
+    #[test]
+    fn a_slot_holds_only_a_positive_generation_of_its_parity() {
+        let meta = |generation| Meta {
+            generation,
+            len: 0,
+            capacity: 4,
+            log_seq: 0,
+            log_size: 0,
+        };
+        assert_eq!(Meta::decode(0, &meta(0).encode()), None);
+        assert_eq!(Meta::decode(0, &meta(2).encode()), Some(meta(2)));
+        assert_eq!(Meta::decode(1, &meta(2).encode()), None);
+        assert_eq!(Meta::decode(1, &meta(3).encode()), Some(meta(3)));
+        assert_eq!(Meta::decode(0, &meta(3).encode()), None);
+    }
+
+    /// A header with the most fields allowed is read whole; a claim of more fields
+    /// (which decode refuses) does not make open read more than a few pages.
+    #[test]
+    fn needed_len_covers_the_largest_field_table_and_no_more() {
+        let mut head = vec![0u8; SUPERBLOCK_SIZE];
+        put_u32(&mut head, 28, MAX_FIELDS as u32);
+        assert_eq!(Superblock::needed_len(&head), header_len(MAX_FIELDS));
+        put_u32(&mut head, 28, u32::MAX);
+        assert!(Superblock::needed_len(&head) <= header_len(MAX_FIELDS + 1));
     }
 
     #[test]
@@ -572,6 +663,7 @@ mod tests {
             generation: 1,
             len: 9,
             capacity: 8,
+            ..Meta::default()
         };
         let bytes = file(&sb, &[bad]);
         assert!(matches!(

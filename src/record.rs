@@ -2,7 +2,7 @@
 //! macro that declares one, and the C field types [`FixedStr`] and [`CChar`].
 
 use crate::error::{Error, Result};
-use crate::schema::{FieldType, Schema};
+use crate::schema::{FieldType, Scalar, Schema};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -23,7 +23,8 @@ pub trait Record: bytemuck::Pod {
 
 /// A Pod type that can be a field of a [`Record`], with its [`FieldType`].
 ///
-/// Implemented for the integers, `f32`, `f64`, [`CChar`], [`FixedStr<N>`] and `[u8; N]`.
+/// Implemented for the integers, `f32`, `f64`, [`CChar`], [`FixedStr<N>`], `[u8; N]`
+/// (`bytes[N]`) and arrays of the others (`[f32; 3]` is `f32[3]`).
 pub trait FieldKind: bytemuck::Pod {
     /// The field type this Rust type is stored as.
     const TYPE: FieldType;
@@ -41,6 +42,17 @@ impl<const N: usize> FieldKind for [u8; N] {
     const TYPE: FieldType = FieldType::Bytes(N as u32);
 }
 
+// Arrays of every scalar but `u8` (`[u8; N]` is `bytes[N]`): `[f32; 3]` is `f32[3]`.
+macro_rules! array_fields {
+    ($($t:ty => $v:ident),*) => {
+        $(impl<const N: usize> FieldKind for [$t; N] {
+            const TYPE: FieldType = FieldType::Array(Scalar::$v, N as u32);
+        })*
+    };
+}
+array_fields!(i8 => I8, u16 => U16, i16 => I16, u32 => U32, i32 => I32,
+    u64 => U64, i64 => I64, f32 => F32, f64 => F64, CChar => Char);
+
 impl<const N: usize> FieldKind for FixedStr<N> {
     const TYPE: FieldType = FieldType::Str(N as u32);
 }
@@ -49,8 +61,17 @@ impl<const N: usize> FieldKind for FixedStr<N> {
 /// [`FieldKind`] fields, with `Clone`, `Copy`, `bytemuck::Pod` and its schema.
 ///
 /// The `repr` comes first, then any doc comments and derives. A `#[repr(C)]` record must
-/// have no padding (Pod forbids it): add explicit fields such as `_pad: [u8; 3]`. The
-/// check runs at compile time.
+/// have no padding (Pod forbids it), which is checked at compile time: the error says how
+/// many bytes of padding there are and where, with the field to add, for example
+/// ``record `Reading` has padding, which a record may not have: 4 bytes at the end, after
+/// `sensor`; add `_pad: [u8; 4]` after `sensor` `` for `{ ts: u64, sensor: u32 }`.
+///
+/// ```compile_fail,E0080
+/// fixrec::record! {
+///     #[repr(C)]
+///     pub struct Reading { pub ts: u64, pub sensor: u32 }
+/// }
+/// ```
 ///
 /// # Examples
 ///
@@ -121,10 +142,16 @@ macro_rules! record {
         const _: () = {
             const fn is_field<T: $crate::FieldKind>() {}
             $( is_field::<$ty>(); )+
-            assert!(
-                ::core::mem::size_of::<$name>() == 0 $( + ::core::mem::size_of::<$ty>() )+,
-                "a record may not have padding: add explicit fields such as `_pad: [u8; 3]`"
+            let padding = $crate::Padding::find(
+                stringify!($name),
+                &[$( stringify!($field) ),+],
+                &[$( ::core::mem::offset_of!($name, $field) ),+],
+                &[$( ::core::mem::size_of::<$ty>() ),+],
+                ::core::mem::size_of::<$name>(),
             );
+            if let ::core::option::Option::Some(message) = padding.message() {
+                ::core::panic!("{}", message);
+            }
         };
 
         // SAFETY: every field is Pod (checked above), the struct is repr(C) or
@@ -149,6 +176,138 @@ macro_rules! record {
             }
         }
     };
+}
+
+/// The padding of a `#[repr(C)]` struct, found at compile time by [`record!`], which
+/// refuses it with [`Padding::message`]. Not for use outside the macro.
+#[doc(hidden)]
+pub struct Padding {
+    text: [u8; Padding::CAPACITY],
+    len: usize,
+}
+
+impl Padding {
+    const CAPACITY: usize = 1024;
+
+    /// The gaps between the fields of `record` (in declaration order, which is offset
+    /// order in `repr(C)`) and after the last one, described for the compile error.
+    pub const fn find(
+        record: &str,
+        names: &[&str],
+        offsets: &[usize],
+        sizes: &[usize],
+        size: usize,
+    ) -> Padding {
+        let mut p = Padding {
+            text: [0; Padding::CAPACITY],
+            len: 0,
+        };
+        // Count the gaps first: one is `_pad`, several are `_pad1`, `_pad2`, ...
+        let mut gaps = 0;
+        let mut i = 0;
+        while i < names.len() {
+            if Self::gap_after(i, offsets, sizes, size) > 0 {
+                gaps += 1;
+            }
+            i += 1;
+        }
+        if gaps == 0 {
+            return p;
+        }
+        p.push("record `");
+        p.push(record);
+        p.push("` has padding, which a record may not have: ");
+        let mut n = 0;
+        let mut i = 0;
+        while i < names.len() {
+            let gap = Self::gap_after(i, offsets, sizes, size);
+            if gap > 0 {
+                n += 1;
+                if n > 1 {
+                    p.push("; and ");
+                }
+                p.number(gap);
+                p.push(if gap == 1 { " byte " } else { " bytes " });
+                if i + 1 < names.len() {
+                    p.push("between `");
+                    p.push(names[i]);
+                    p.push("` and `");
+                    p.push(names[i + 1]);
+                    p.push("`");
+                } else {
+                    p.push("at the end, after `");
+                    p.push(names[i]);
+                    p.push("`");
+                }
+                p.push("; add `_pad");
+                if gaps > 1 {
+                    p.number(n);
+                }
+                p.push(": [u8; ");
+                p.number(gap);
+                p.push("]` after `");
+                p.push(names[i]);
+                p.push("`");
+            }
+            i += 1;
+        }
+        p
+    }
+
+    /// Bytes between the end of field `i` and the start of the next one (or the end of
+    /// the struct).
+    const fn gap_after(i: usize, offsets: &[usize], sizes: &[usize], size: usize) -> usize {
+        let end = offsets[i] + sizes[i];
+        let next = if i + 1 < offsets.len() {
+            offsets[i + 1]
+        } else {
+            size
+        };
+        next.saturating_sub(end)
+    }
+
+    /// Appends `s` whole, or nothing when it does not fit (the text stays UTF-8).
+    const fn push(&mut self, s: &str) {
+        let bytes = s.as_bytes();
+        if self.len + bytes.len() > Padding::CAPACITY {
+            return;
+        }
+        let mut i = 0;
+        while i < bytes.len() {
+            self.text[self.len + i] = bytes[i];
+            i += 1;
+        }
+        self.len += bytes.len();
+    }
+
+    const fn number(&mut self, mut n: usize) {
+        let mut digits = [0u8; 20];
+        let mut k = digits.len();
+        loop {
+            k -= 1;
+            digits[k] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let (_, digits) = digits.split_at(k);
+        match std::str::from_utf8(digits) {
+            Ok(s) => self.push(s),
+            Err(_) => self.push("?"),
+        }
+    }
+
+    /// The compile error, or `None` when the record has no padding.
+    pub const fn message(&self) -> Option<&str> {
+        if self.len == 0 {
+            return None;
+        }
+        match std::str::from_utf8(self.text.split_at(self.len).0) {
+            Ok(s) => Some(s),
+            Err(_) => Some("a record may not have padding: add explicit `_pad: [u8; N]` fields"),
+        }
+    }
 }
 
 /// A C `char[N]` text field: at most N-1 bytes of UTF-8 followed by a NUL, so a C
@@ -357,6 +516,44 @@ impl From<u8> for CChar {
 mod tests {
     use super::*;
 
+    crate::record! {
+        #[repr(C)]
+        /// `struct Particle { uint32_t id; float pos[3]; uint32_t ids[4]; char tag[4]; uint8_t raw[4]; }`
+        struct Particle {
+            id: u32,
+            pos: [f32; 3],
+            ids: [u32; 4],
+            tag: [CChar; 4],
+            raw: [u8; 4],
+        }
+    }
+
+    #[test]
+    fn rust_arrays_are_array_fields() {
+        let s = Particle::schema().unwrap();
+        assert_eq!(
+            s.to_string(),
+            "id:u32,pos:f32[3],ids:u32[4],tag:char[4],raw:bytes[4]"
+        );
+        assert_eq!(s, Schema::parse(&s.to_string(), crate::Layout::C).unwrap());
+        let p = Particle {
+            id: 7,
+            pos: [1.5, -2.0, 0.25],
+            ids: [1, 2, 3, u32::MAX],
+            tag: [CChar(b'a'), CChar(b'b'), CChar(0), CChar(0)],
+            raw: [0, 1, 2, 255],
+        };
+        let v = s.to_json(bytemuck::bytes_of(&p)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"id": 7, "pos": [1.5, -2.0, 0.25], "ids": [1, 2, 3, 4294967295u32],
+                "tag": ["a", "b", "", ""], "raw": "000102ff"})
+        );
+        let mut back = [0u8; 40];
+        s.from_json(&v, &mut back).unwrap();
+        assert_eq!(&back[..], bytemuck::bytes_of(&p));
+    }
+
     #[test]
     fn fits_exactly_n_minus_one() {
         assert!(FixedStr::<4>::new("abc").is_ok());
@@ -407,6 +604,31 @@ mod tests {
             "김용"
         );
         assert_eq!(FixedStr::<1>::truncating("x").as_str().unwrap(), "");
+    }
+
+    #[test]
+    fn padding_says_how_many_bytes_and_where() {
+        // { ts: u64, sensor: u32 }: 16 bytes, 4 of them after `sensor`.
+        let p = Padding::find("Reading", &["ts", "sensor"], &[0, 8], &[8, 4], 16);
+        assert_eq!(
+            p.message(),
+            Some(
+                "record `Reading` has padding, which a record may not have: 4 bytes at the \
+                 end, after `sensor`; add `_pad: [u8; 4]` after `sensor`"
+            )
+        );
+        // { flag: u8, ts: u64, c: u8 }: 7 bytes between, 7 at the end.
+        let p = Padding::find("R", &["flag", "ts", "c"], &[0, 8, 16], &[1, 8, 1], 24);
+        assert_eq!(
+            p.message(),
+            Some(
+                "record `R` has padding, which a record may not have: 7 bytes between `flag` \
+                 and `ts`; add `_pad1: [u8; 7]` after `flag`; and 7 bytes at the end, after \
+                 `c`; add `_pad2: [u8; 7]` after `c`"
+            )
+        );
+        let p = Padding::find("R", &["a", "b"], &[0, 1], &[1, 1], 2);
+        assert_eq!(p.message(), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Layer 6: [`Store<R>`], typed zero-copy access to a file of Pod records.
 
+use crate::backing::Backing;
 use crate::error::{Error, Result};
-use crate::format::{Kind, Superblock};
+use crate::format::{Kind, MAGIC, Superblock};
 use crate::record::Record;
 use crate::schema::Schema;
 use crate::table::{Growth, Table};
@@ -52,6 +53,8 @@ impl Access for ReadOnly {}
 pub struct StoreOptions {
     capacity: Option<u64>,
     growth: Growth,
+    log_size: Option<u64>,
+    header_as_records: bool,
 }
 
 /// Default room at creation: 64 KiB of records (at least one).
@@ -71,9 +74,54 @@ impl StoreOptions {
         self
     }
 
+    /// The size of the transaction log a store gets at its first transaction (4 MiB
+    /// by default; see [`Table::set_log_size`]). A larger log checkpoints less often.
+    pub fn log_size(mut self, bytes: u64) -> Self {
+        self.log_size = Some(bytes);
+        self
+    }
+
+    fn with_log_size(&self, mut table: Table) -> Table {
+        if let Some(bytes) = self.log_size {
+            table.set_log_size(bytes);
+        }
+        table
+    }
+
     /// How capacity grows when it runs out.
     pub fn growth(mut self, growth: Growth) -> Self {
         self.growth = growth;
+        self
+    }
+
+    /// Lets [`open_raw`](StoreOptions::open_raw) and
+    /// [`open_raw_read_only`](StoreOptions::open_raw_read_only) open a file that starts
+    /// with the fixrec magic, reading its bytes from byte 0 as records, header included.
+    /// Without it they refuse such a file with [`Error::NotRaw`]: it is a fixrec file,
+    /// whose records [`Store::open`] finds after its header.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fixrec::{Error, Store, StoreOptions, record};
+    ///
+    /// record! {
+    ///     #[repr(C)]
+    ///     pub struct Tick { pub seq: u64, pub v: f64 }
+    /// }
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("ticks.fxr");
+    /// drop(Store::<Tick>::create(&path)?);
+    /// assert!(matches!(Store::<u64>::open_raw_read_only(&path), Err(Error::NotRaw { .. })));
+    /// let bytes = StoreOptions::new()
+    ///     .header_as_records(true)
+    ///     .open_raw_read_only::<u64>(&path)?;
+    /// assert_eq!(bytes[0].to_le_bytes(), fixrec::format::MAGIC);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn header_as_records(mut self, yes: bool) -> Self {
+        self.header_as_records = yes;
         self
     }
 
@@ -96,12 +144,8 @@ impl StoreOptions {
         let schema = R::schema()?;
         let cap = self.capacity_for(schema.record_size());
         let sb = Superblock::new(schema, Kind::Records);
-        Ok(Store::wrap(Table::create_native(
-            path.as_ref(),
-            sb,
-            cap,
-            self.growth,
-        )?))
+        let table = Table::create_native(path.as_ref(), sb, cap, self.growth)?;
+        Ok(Store::wrap(self.with_log_size(table)))
     }
 
     /// Opens an existing store file for writing, checking its schema against `R`.
@@ -112,7 +156,8 @@ impl StoreOptions {
     /// [`Error::SchemaMismatch`] naming what differs, and [`Error::Locked`] when another
     /// handle is writing it.
     pub fn open<R: Record>(&self, path: impl AsRef<Path>) -> Result<Store<R>> {
-        open_typed::<R, ReadWrite>(path.as_ref(), true, self.growth)
+        let store = open_typed::<R, ReadWrite>(path.as_ref(), true, self.growth)?;
+        Ok(Store::wrap(self.with_log_size(store.table)))
     }
 
     /// Opens `path` if it exists, else creates it.
@@ -145,14 +190,48 @@ impl StoreOptions {
     }
 
     /// Opens a headerless file of `R` records for writing.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::open_raw`].
     pub fn open_raw<R: Pod>(&self, path: impl AsRef<Path>) -> Result<Store<R>> {
         check_raw_type::<R>()?;
+        self.check_raw_file(path.as_ref())?;
         Ok(Store::wrap(Table::open_raw_rs(
             path.as_ref(),
             size_of::<R>(),
             true,
             self.growth,
         )?))
+    }
+
+    /// Opens a headerless file of `R` records, mapped read-only.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::open_raw_read_only`].
+    pub fn open_raw_read_only<R: Pod>(&self, path: impl AsRef<Path>) -> Result<Store<R, ReadOnly>> {
+        check_raw_type::<R>()?;
+        self.check_raw_file(path.as_ref())?;
+        Ok(Store::wrap(Table::open_raw_rs(
+            path.as_ref(),
+            size_of::<R>(),
+            false,
+            self.growth,
+        )?))
+    }
+
+    /// Refuses a file that starts with the fixrec magic, unless
+    /// [`header_as_records`](StoreOptions::header_as_records) allows it.
+    fn check_raw_file(&self, path: &Path) -> Result<()> {
+        if self.header_as_records {
+            return Ok(());
+        }
+        let mut head = [0u8; MAGIC.len()];
+        if Backing::open(path, false)?.read_at(&mut head, 0)? == head.len() && head == MAGIC {
+            return Err(Error::NotRaw { path: path.into() });
+        }
+        Ok(())
     }
 }
 
@@ -227,7 +306,8 @@ pub(crate) fn check_schema(
 /// can see (a truncate followed by appends does, like an update in place); for in-place
 /// updates under concurrent readers, use a shared store
 /// ([`Store::create_shared`], whose reads copy each record under a sequence lock). See
-/// the Safety section of `src/mapping.rs`.
+/// [mapped memory shared with other handles](crate#mapped-memory-shared-with-other-handles)
+/// in the crate documentation.
 ///
 /// # Examples
 ///
@@ -310,6 +390,8 @@ impl<R: Pod> Store<R> {
     ///
     /// # Errors
     ///
+    /// [`Error::NotRaw`] for a file that starts with the fixrec magic (open it with
+    /// [`Store::open`], or read its bytes with [`StoreOptions::header_as_records`]);
     /// [`Error::RawSizeNotMultiple`] naming both sizes; [`Error::Locked`].
     ///
     /// # Examples
@@ -332,14 +414,15 @@ impl<R: Pod> Store<R> {
     }
 
     /// Opens a headerless file of `R` records, mapped read-only.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotRaw`] for a file that starts with the fixrec magic (open it with
+    /// [`Store::open_read_only`], or read its bytes with
+    /// [`StoreOptions::header_as_records`]); [`Error::RawSizeNotMultiple`] naming both
+    /// sizes.
     pub fn open_raw_read_only(path: impl AsRef<Path>) -> Result<Store<R, ReadOnly>> {
-        check_raw_type::<R>()?;
-        Ok(Store::wrap(Table::open_raw_rs(
-            path.as_ref(),
-            size_of::<R>(),
-            false,
-            Growth::default(),
-        )?))
+        StoreOptions::new().open_raw_read_only(path)
     }
 }
 
@@ -425,6 +508,55 @@ impl<R: Pod> Store<R> {
     #[doc(hidden)]
     pub fn set_sync_hook(&mut self, hook: crate::table::SyncHook) {
         self.table.set_sync_hook(hook)
+    }
+
+    /// Starts a write transaction: updates by index and appends, read back by the
+    /// transaction itself, that become durable and visible all together at
+    /// [`commit`](crate::Transaction::commit), or not at all (drop it, or crash before
+    /// `commit` returns). A commit is one sequential write to the store's log and one
+    /// sync.
+    ///
+    /// Use transactions when several records must change together, or when each
+    /// change must be durable when the call returns. In-place writes
+    /// ([`get_mut`](Store::get_mut), `IndexMut`, [`set`](Store::set)) with
+    /// [`flush`](Store::flush) stay the fastest way to change many records: durable at
+    /// the flush, but not atomic (a crash before the flush may keep any mix of them).
+    ///
+    /// Appends or truncations made in place and not yet flushed are committed first, as
+    /// `flush` does.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoTransactions`] for a headerless file or a format version 1 file;
+    /// [`Error::SyncFailed`] after a failed sync; an IO error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fixrec::{Store, record};
+    ///
+    /// record! {
+    ///     #[repr(C)]
+    ///     pub struct Account { pub id: u64, pub balance: i64 }
+    /// }
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let mut store = Store::<Account>::create(dir.path().join("accounts.fxr"))?;
+    /// store.push(Account { id: 1, balance: 100 })?;
+    /// store.push(Account { id: 2, balance: 0 })?;
+    /// store.flush()?;
+    ///
+    /// let mut txn = store.transaction()?;
+    /// txn[0].balance -= 40;            // a transfer: both records or neither
+    /// txn[1].balance += 40;
+    /// txn.push(Account { id: 3, balance: 0 });
+    /// assert_eq!(txn[1].balance, 40);  // the transaction reads its own writes
+    /// txn.commit()?;                   // durable and visible, all together
+    /// assert_eq!((store[0].balance, store[1].balance, store.len()), (60, 40, 3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn transaction(&mut self) -> Result<crate::Transaction<'_, R>> {
+        crate::Transaction::begin(&mut self.table)
     }
 
     /// Record `i`, writable in place, or `None` past the end.

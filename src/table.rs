@@ -1,5 +1,5 @@
 //! Layer 5: the untyped record array. Len and capacity, a record's bytes, append and
-//! growth, and the commit protocol of DESIGN.md:
+//! growth, and the commit protocol (docs/FORMAT.md, "Meta slots"):
 //!
 //! 1. `flush` syncs the records (`msync(MS_SYNC)`);
 //! 2. then writes the next generation into the older meta slot and syncs that page.
@@ -8,7 +8,7 @@
 //! torn slot fails its checksum, so open always finds a committed state. A committed len
 //! never covers records that were not synced in step 1.
 
-use crate::backing::Backing;
+use crate::backing::{Backing, CutBack};
 use crate::error::{Error, Result};
 use crate::format::{self, Kind, META_OFFSETS, META_SIZE, Meta, Superblock};
 use crate::mapping::Map;
@@ -18,6 +18,8 @@ use std::fs;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
+
+mod log;
 
 /// How a store's capacity grows when a push or reserve needs more room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -88,6 +90,8 @@ pub struct Table {
     staged: Mutex<Vec<u8>>,
     /// How many of the last records of len are in `staged` rather than in the map.
     pending: AtomicUsize,
+    /// The transaction log (`table/log.rs`).
+    log: log::LogState,
 }
 
 /// Appends to a native file are gathered here and written with one `pwrite` per this
@@ -113,6 +117,9 @@ pub struct SyncStep {
     pub offset: usize,
     /// Bytes.
     pub len: usize,
+    /// True for the sync of a file just cut (`fdatasync`, which makes the new size
+    /// durable); `offset` is then the new size and `len` 0.
+    pub cut: bool,
 }
 
 fn too_large(path: &Path, what: &str) -> Error {
@@ -133,6 +140,8 @@ struct Parts {
     committed: Meta,
     growth: Growth,
     writable: bool,
+    /// The format version (0 for raw files).
+    version: u32,
 }
 
 impl Table {
@@ -185,6 +194,7 @@ impl Table {
             generation: 1,
             len: 0,
             capacity,
+            ..Meta::default()
         };
         backing.write_at(&meta.encode(), meta.slot_offset() as u64, "write header")?;
         backing.sync_data()?;
@@ -199,6 +209,7 @@ impl Table {
             committed: meta,
             growth,
             writable: true,
+            version: sb.version,
         };
         Table::assemble(backing, map, parts)
     }
@@ -245,8 +256,15 @@ impl Table {
             committed: meta,
             growth,
             writable,
+            version: sb.version,
         };
-        Table::assemble(backing, map, parts)
+        let mut table = Table::assemble(backing, map, parts)?;
+        if writable {
+            table.recover()?;
+        } else if table.log_pending()? {
+            table.recover_as_reader()?;
+        }
+        Ok(table)
     }
 
     /// Creates an empty headerless file of `rs`-byte records.
@@ -297,6 +315,7 @@ impl Table {
     /// The table of a mapped file: len and capacity are those of its commit.
     fn assemble(backing: Backing, map: Map, parts: Parts) -> Result<Table> {
         let path = backing.path();
+        let log = log::LogState::new(&parts.committed, parts.version, &parts.format);
         Ok(Table {
             len: to_usize(path, parts.committed.len, "the len")?,
             capacity: to_usize(path, parts.committed.capacity, "the capacity")?,
@@ -314,6 +333,7 @@ impl Table {
             sync_hook: None,
             staged: Mutex::new(Vec::new()),
             pending: AtomicUsize::new(0),
+            log,
             backing,
         })
     }
@@ -362,9 +382,11 @@ impl Table {
                 generation: 0,
                 len: len as u64,
                 capacity: len as u64,
+                ..Meta::default()
             },
             growth,
             writable,
+            version: 0,
         };
         Table::assemble(backing, map, parts)
     }
@@ -476,6 +498,11 @@ impl Table {
     /// [`file_size`](Table::file_size) unless another program cut it.
     pub fn size_now(&self) -> Result<u64> {
         self.backing.size()
+    }
+
+    /// The file's format version (0 for raw files).
+    pub fn format_version(&self) -> u32 {
+        self.log.version()
     }
 
     /// The generation of the last commit this handle made or saw (0 for raw files).
@@ -785,7 +812,11 @@ impl Table {
     /// Maps `size` bytes and cuts the file to them. Callers hold
     /// [`Backing::lock_alone`], and no commit counts the bytes past `size`.
     fn cut_to(&mut self, size: u64) -> Result<()> {
-        self.cut_file(size, size as usize)
+        // Cuts come after a checkpoint (growth and flush make one), so the log is empty;
+        // its place may be cut away with the room, and is made again when needed.
+        self.log.unmap();
+        self.cut_file(size, size as usize)?;
+        self.sync_cut(size)
     }
 
     /// The length the map has for the current capacity.
@@ -809,6 +840,56 @@ impl Table {
         cut
     }
 
+    /// Makes the size of a file just cut to `size` durable (`fdatasync`): no sync of a
+    /// range is left to do it, and a cut that returned `Ok` must survive a power cut.
+    /// A failure latches, as any sync's.
+    fn sync_cut(&mut self, size: u64) -> Result<()> {
+        self.check_failed()?;
+        let step = SyncStep {
+            meta: false,
+            offset: size as usize,
+            len: 0,
+            cut: true,
+        };
+        let hooked = match &mut self.sync_hook {
+            Some(hook) => hook(step),
+            None => Ok(()),
+        };
+        if let Err(e) = hooked.and_then(|()| self.backing.file().sync_data()) {
+            self.failed = Some(e.to_string());
+            return Err(self.backing.err("sync", e));
+        }
+        Ok(())
+    }
+
+    /// What a signal handler needs to give back the room this handle's appends add to
+    /// the file from now on, when the process must end at once (a command-line tool's
+    /// second Ctrl-C during a bulk load): [`CutBack::run`] cuts the file back to its
+    /// present size if no other handle maps it. None for a read-only handle. Take it
+    /// before the appends, and stop using it before the commit that counts them (a cut
+    /// after that commit would leave it past the file's end).
+    ///
+    /// ```
+    /// use fixrec::{FieldType, Layout, Schema, StoreOptions, Table};
+    ///
+    /// let schema = Schema::from_fields(Layout::C, [("n", FieldType::U64)])?;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("t.fxr");
+    /// let mut table = Table::create(&path, schema, &StoreOptions::new().capacity(1))?;
+    /// let size = std::fs::metadata(&path)?.len();
+    /// let cut = table.cut_back().expect("a writable handle");
+    /// table.append(&[7u8; 8 * 10_000])?; // grows the file
+    /// assert!(std::fs::metadata(&path)?.len() > size);
+    /// // In a signal handler, the process about to end:
+    /// assert!(cut.run());
+    /// std::mem::forget(table); // here the process would end, by its signal
+    /// assert_eq!(std::fs::metadata(&path)?.len(), size);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn cut_back(&self) -> Option<CutBack> {
+        self.writable.then(|| self.backing.cut_back(self.file_size))
+    }
+
     /// Makes room for `additional` more records, growing by the growth policy.
     pub fn reserve(&mut self, additional: usize) -> Result<()> {
         self.check_writable()?;
@@ -825,6 +906,8 @@ impl Table {
     /// Grows or shrinks the map (and, for native files, the reserved file) to `cap`
     /// records.
     fn set_capacity(&mut self, cap: usize) -> Result<()> {
+        // The log follows the data region, which is about to grow over it.
+        self.checkpoint_log()?;
         let path = self.backing.path();
         let map_len = cap
             .checked_mul(self.rs)
@@ -885,9 +968,15 @@ impl Table {
     /// sync may "succeed" after the kernel dropped the dirty pages).
     fn sync(&mut self, offset: usize, len: usize) -> Result<()> {
         self.check_failed()?;
-        let meta = offset < format::META_OFFSETS[1] + META_SIZE;
+        let meta = matches!(self.format, Format::Native { .. })
+            && offset < format::META_OFFSETS[1] + META_SIZE;
         let hooked = match &mut self.sync_hook {
-            Some(hook) => hook(SyncStep { meta, offset, len }),
+            Some(hook) => hook(SyncStep {
+                meta,
+                offset,
+                len,
+                cut: false,
+            }),
             None => Ok(()),
         };
         if let Err(e) = hooked.and_then(|()| self.map.sync(offset, len)) {
@@ -936,6 +1025,7 @@ impl Table {
             Format::Native { .. } => {
                 if self.committed.len == self.len as u64
                     && self.committed.capacity == self.capacity as u64
+                    && self.log.is_empty()
                 {
                     return Ok(());
                 }
@@ -947,10 +1037,14 @@ impl Table {
                         self.path().display()
                     ))
                 })?;
+                // The records were just synced, transactions' included: this commit
+                // is also a checkpoint of the log.
                 let meta = Meta {
                     generation,
                     len: self.len as u64,
                     capacity: self.capacity as u64,
+                    log_seq: self.log.next_seq(),
+                    log_size: self.committed.log_size,
                 };
                 let at = meta.slot_offset();
                 let mut before = [0u8; META_SIZE];
@@ -964,6 +1058,7 @@ impl Table {
                     return Err(e);
                 }
                 self.committed = meta;
+                self.log.checkpointed();
             }
             Format::Raw => {
                 let size = (self.len * self.rs) as u64;
@@ -973,6 +1068,8 @@ impl Table {
                     let cut = self.cut_file(size, map_len);
                     self.backing.unlock_alone();
                     cut?;
+                    // The data sync above ran before the cut: the new size needs its own.
+                    self.sync_cut(size)?;
                 }
                 self.committed.len = self.len as u64;
             }
@@ -1337,6 +1434,7 @@ mod tests {
             generation: 7,
             len: 3,
             capacity: 4,
+            ..Meta::default()
         };
         let mut good = [0u8; META_OFFSETS[1] + META_SIZE];
         let at = commit.slot_offset();

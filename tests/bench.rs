@@ -36,6 +36,7 @@ struct Run {
     json: Value,
     svg: String,
     stdout: String,
+    stderr: String,
 }
 
 fn run_tiny(extra: &[&str]) -> Run {
@@ -67,6 +68,7 @@ fn run_tiny(extra: &[&str]) -> Run {
         json: serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap(),
         svg: std::fs::read_to_string(&svg).unwrap(),
         stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: stderr.into_owned(),
     }
 }
 
@@ -229,4 +231,41 @@ fn bad_arguments_are_errors_not_panics() {
             "{stderr}"
         );
     }
+}
+
+/// A long run with stderr in a file, a pipe or a CI log (not a terminal, so no progress
+/// bar) says what it is doing: a line before the datasets and one per workload.
+#[test]
+fn a_run_whose_stderr_is_not_a_terminal_prints_a_line_per_workload() {
+    let run = run_tiny(&[
+        "--workloads",
+        "scan,get-uniform,commit",
+        "--methods",
+        "fixrec",
+        "--commit-k",
+        "2,5",
+        "--warmup",
+        "0",
+    ]);
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("fixrec bench: "))
+        .collect();
+    assert_eq!(lines.len(), 6, "{}", run.stderr);
+    assert!(lines[0].starts_with("fixrec bench: writing the datasets (3000 records; fixrec)"));
+    for (line, (i, id)) in lines[1..5].iter().zip([
+        (1, "scan"),
+        (2, "get-uniform"),
+        (3, "commit-k2"),
+        (4, "commit-k5"),
+    ]) {
+        let prefix = format!("fixrec bench: [{i}/4] {id} (");
+        assert!(line.starts_with(&prefix), "{line:?} is not {prefix:?}...");
+    }
+    assert!(
+        lines[5].starts_with("fixrec bench: done in "),
+        "{}",
+        lines[5]
+    );
 }

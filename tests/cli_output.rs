@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::cli::{fails, fixrec, ok_bytes, spawn, text};
+use common::cli::{command, fails, fixrec, names, ok_bytes, spawn, text};
 use std::fs;
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -40,16 +40,6 @@ fn members(dir: &Path, rows: usize) -> PathBuf {
 const BAD_SCHEMA: &str = "a:str[4]";
 fn bad_store(dir: &Path) {
     fs::write(dir.join("bad.dat"), b"ab\0\0cd\0\0\xff\xff\0\0ef\0\0").unwrap();
-}
-
-/// The names in `dir`, sorted (a temporary file left behind shows up here).
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]
@@ -574,9 +564,7 @@ fn a_signal_stops_import_and_export_cleanly() {
 
     members(d, 20_000);
     let before = ok_bytes(d, &["info", "m.fxr", "--json"]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fixrec"))
-        .args(["export", "m.fxr", "--format", "jsonl"])
-        .current_dir(d)
+    let mut child = command(d, &["export", "m.fxr", "--format", "jsonl"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

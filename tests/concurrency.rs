@@ -119,7 +119,8 @@ fn concurrency_child() {
         },
         // Race other racers for the writer lock; while holding it, own a marker file
         // that only one process may have created. The test holds the lock at first:
-        // each racer says when it was first refused, then races for 400 attempts.
+        // each racer says when it was first refused, and when the test has let go and
+        // says "go", races for 400 attempts.
         "racer" => {
             let marker = path.with_extension("holder");
             let (mut held, mut refused) = (0, 0);
@@ -141,7 +142,10 @@ fn concurrency_child() {
                     }
                     Err(Error::Locked { .. }) => {
                         if refused == 0 && held == 0 {
+                            // Refused by the test's hold: say so, and wait until it lets go.
                             println!("refused");
+                            let mut go = String::new();
+                            std::io::stdin().read_line(&mut go).unwrap();
                         }
                         refused += 1;
                     }
@@ -226,6 +230,9 @@ fn racing_writer_processes_never_hold_the_store_together() {
         expect_line(r, out, "refused");
     }
     drop(first);
+    for r in &mut racers {
+        r.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
+    }
     let (mut held, mut refused) = (0u64, 0u64);
     for (r, mut rest) in racers.into_iter().zip(outs) {
         let mut out = String::new();

@@ -117,6 +117,11 @@ fn crash_child() {
             log_line(&mut log, &format!("F {len}"));
             store.flush().expect("flush");
             log_line(&mut log, "K");
+        } else if roll < 88 {
+            // Commits (a flush), then cuts the file to len.
+            log_line(&mut log, &format!("S {len}"));
+            store.shrink_to_fit().expect("shrink_to_fit");
+            log_line(&mut log, "K");
         }
     }
     log_line(&mut log, "done");
@@ -214,7 +219,8 @@ fn replay(log: &str, create: bool) -> Expected {
                 staged.retain(|&i| i < len);
             }
             b'R' => {}
-            b'F' => {
+            // `shrink_to_fit` commits as a flush does, then cuts the file.
+            b'F' | b'S' => {
                 assert_eq!(w[0], len, "log line {n}");
                 pending = Some(len);
                 // A flush writes the staged records with pwrite first: whole records (they
@@ -420,6 +426,106 @@ fn sigkill_at_random_moments_leaves_a_committed_store() {
         start.elapsed()
     );
     assert!(killed > 0, "no trial killed its child");
+}
+
+// ---------------------------------------------------------------------------------------
+// `shrink_to_fit` killed at each of its syncs.
+
+const SHRINK_ENV: &str = "FIXREC_SHRINK_CHILD";
+/// The store the shrink child finds: `SHRINK_FROM` records committed, capacity 256.
+const SHRINK_FROM: u64 = 100;
+/// The len it truncates to before `shrink_to_fit`.
+const SHRINK_TO: u64 = 10;
+
+/// Ends this process at once, running nothing more of it: SIGKILL on Unix; on Windows an
+/// abort (a fail-fast exception, which runs no handler or destructor either).
+fn die_now() {
+    #[cfg(unix)]
+    // SAFETY: raise(3) with a valid signal number.
+    unsafe {
+        libc::raise(libc::SIGKILL);
+    }
+    std::process::abort();
+}
+
+/// Not a test of its own: truncates the store and shrinks it, killing itself with
+/// SIGKILL from the sync hook at sync number `k` (from 0).
+#[test]
+fn shrink_child() {
+    let Ok(spec) = std::env::var(SHRINK_ENV) else {
+        return;
+    };
+    let (k, path) = spec.split_once('|').unwrap();
+    let k: u32 = k.parse().unwrap();
+    let mut store = Store::<Rec>::open(path).expect("open");
+    store.truncate(SHRINK_TO as usize);
+    let mut calls = 0;
+    store.set_sync_hook(Box::new(move |_| {
+        if calls == k {
+            die_now();
+        }
+        calls += 1;
+        Ok(())
+    }));
+    store.shrink_to_fit().expect("shrink_to_fit");
+    std::process::exit(0);
+}
+
+/// `shrink_to_fit` commits the smaller capacity and then cuts the file; a kill at each
+/// of its syncs (the commit's data and meta syncs before the cut, the new size's sync
+/// after it) leaves a store that opens at the old commit or the new one, whole. Cutting
+/// before the commit would leave a committed capacity past the end of the file, which
+/// open refuses.
+#[test]
+fn sigkill_at_each_sync_of_shrink_to_fit_leaves_a_committed_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shrink.fxr");
+    let full = (4096 + 256 * 64) as u64;
+    let (mut before_cut, mut after_cut) = (0, 0);
+    for k in 0.. {
+        let _ = fs::remove_file(&path);
+        let mut store = StoreOptions::new()
+            .capacity(256)
+            .create::<Rec>(&path)
+            .unwrap();
+        for i in 0..SHRINK_FROM {
+            store.push(rec(i, 1)).unwrap();
+        }
+        drop(store);
+        let mut child = spawn_child(
+            SHRINK_ENV,
+            &format!("{k}|{}", path.display()),
+            "shrink_child",
+        );
+        let status = child.wait().unwrap();
+        let killed = common::crashed(&status);
+        assert!(killed || status.success(), "sync {k}: the child {status}");
+        let size = fs::metadata(&path).unwrap().len();
+        let store = Store::<Rec>::open(&path)
+            .unwrap_or_else(|e| panic!("killed at sync {k} of shrink_to_fit: {e}"));
+        store.verify().unwrap();
+        let len = store.len() as u64;
+        assert!(
+            [SHRINK_FROM, SHRINK_TO].contains(&len),
+            "killed at sync {k}: len {len}"
+        );
+        for (i, r) in store.iter().enumerate() {
+            assert_eq!(*r, rec(i as u64, 1), "killed at sync {k}: record {i}");
+        }
+        if !killed {
+            assert_eq!((len, size), (SHRINK_TO, 4096 + SHRINK_TO * 64));
+            break;
+        }
+        if size == full {
+            before_cut += 1;
+        } else {
+            after_cut += 1;
+        }
+    }
+    assert!(
+        before_cut > 0 && after_cut > 0,
+        "kills before the cut: {before_cut}, after it: {after_cut}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

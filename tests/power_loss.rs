@@ -77,6 +77,8 @@ impl Model {
 struct Stats {
     cuts: u64,
     meta_cuts: u64,
+    /// Syncs of a file just cut (`shrink_to_fit`, a raw `flush` after `truncate`).
+    cut_syncs: u64,
     images: u64,
     torn_pages: u64,
     in_flight_won: u64,
@@ -94,6 +96,84 @@ struct Sim {
     rng: Rng,
     stats: Stats,
     failure: Option<String>,
+    /// For a raw (headerless) file, what it must hold; `None` for a native store.
+    raw: Option<RawModel>,
+}
+
+/// What a raw file must hold. It has no commit: after a `flush` returns it holds exactly
+/// the records written before it (truncates included); between flushes each record is
+/// the version of the last flush, one written since, or zeros (a page that did not land
+/// in a grown file).
+#[derive(Default)]
+struct RawModel {
+    /// The versions at the last flush that returned, one per record.
+    flushed: Vec<u64>,
+    /// Per index, every version written there since that flush.
+    since: Vec<Vec<u64>>,
+    /// The versions now: what the next flush makes durable.
+    now: Vec<u64>,
+    /// Set when a flush has just returned: every image must then be `flushed` exactly.
+    exact: bool,
+}
+
+impl RawModel {
+    fn write(&mut self, i: u64, version: u64) {
+        let i = i as usize;
+        if self.since.len() <= i {
+            self.since.resize(i + 1, Vec::new());
+        }
+        self.since[i].push(version);
+        if i == self.now.len() {
+            self.now.push(version);
+        } else {
+            self.now[i] = version;
+        }
+    }
+
+    fn flushed(&mut self) {
+        self.flushed = self.now.clone();
+        self.since.clear();
+        self.exact = true;
+    }
+
+    fn check(&self, store: &Store<Rec, ReadOnly>) -> Result<(), String> {
+        if self.exact {
+            let got: Vec<u64> = store.iter().map(|r| r.version).collect();
+            if store.len() != self.flushed.len() {
+                return Err(format!(
+                    "after a flush: len {} but {} records were written before it",
+                    store.len(),
+                    self.flushed.len()
+                ));
+            }
+            for (i, r) in store.iter().enumerate() {
+                if *r != rec(i as u64, self.flushed[i]) {
+                    return Err(format!(
+                        "after a flush: record {i} is {r:?}, not version {} (versions {got:?})",
+                        self.flushed[i]
+                    ));
+                }
+            }
+            return Ok(());
+        }
+        for (i, r) in store.iter().enumerate() {
+            if bytemuck::bytes_of(r).iter().all(|&b| b == 0) {
+                continue;
+            }
+            let allowed = self
+                .flushed
+                .get(i)
+                .into_iter()
+                .chain(self.since.get(i).into_iter().flatten());
+            if !allowed.clone().any(|&v| *r == rec(i as u64, v)) {
+                return Err(format!(
+                    "record {i} is {r:?}: not one of versions {:?}, nor zeros",
+                    allowed.collect::<Vec<_>>()
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Sim {
@@ -108,9 +188,8 @@ impl Sim {
     /// `msync`, an fdatasync of the range, makes durable) is now on disk.
     fn settle(&mut self) {
         if let Some((offset, bytes, size)) = self.pending.take() {
-            if self.durable.len() < size {
-                self.durable.resize(size, 0);
-            }
+            // The size as it was when the sync began, larger or smaller (a cut file).
+            self.durable.resize(size, 0);
             self.durable[offset..offset + bytes.len()].copy_from_slice(&bytes);
         }
     }
@@ -118,8 +197,15 @@ impl Sim {
     fn on_sync(&mut self, step: SyncStep) {
         self.settle();
         self.stats.meta_cuts += u64::from(step.meta);
+        self.stats.cut_syncs += u64::from(step.cut);
         self.cut();
-        if step.len > 0 {
+        if step.cut {
+            // The fdatasync of a file just cut: the whole file and its new size.
+            let bytes = self.file_bytes();
+            let size = bytes.len();
+            assert_eq!(size, step.offset, "the cut step names the new size");
+            self.pending = Some((0, bytes, size));
+        } else if step.len > 0 {
             // `Map::sync` skips an empty range: no msync, nothing becomes durable.
             let mut bytes = vec![0u8; step.len];
             common::read_exact_at(&self.store, &mut bytes, step.offset as u64).unwrap();
@@ -205,6 +291,11 @@ impl Sim {
     fn check_image(&mut self, img: &[u8]) -> Result<(), String> {
         self.stats.images += 1;
         self.write_image(img);
+        if let Some(raw) = &self.raw {
+            let store = Store::<Rec>::open_raw_read_only(&self.image_path)
+                .map_err(|e| format!("open refused a power-cut image: {e}"))?;
+            return raw.check(&store);
+        }
         let durable_gen = format::Meta::pick(Path::new("durable"), &self.durable[..PAGE])
             .expect("the durable image always has a commit")
             .generation;
@@ -271,6 +362,7 @@ fn simulate(store: &mut Store<Rec>, path: &Path, image_path: &Path, seed: u64) -
         rng: Rng(seed),
         stats: Stats::default(),
         failure: None,
+        raw: None,
     }));
     let hook_sim = Arc::clone(&sim);
     store.set_sync_hook(Box::new(move |step| {
@@ -328,7 +420,19 @@ fn run_workload(seed: u64, ops: u64, stats: &mut Stats) {
                 store.reserve(rng.below(100) as usize).unwrap();
             }
         }
-        if roll >= 72 {
+        if (72..76).contains(&roll) {
+            // Commits the smaller capacity, then cuts the file and syncs its size: cut
+            // points before the cut (the commit's syncs) and after it (the size's sync,
+            // and the end of the operation).
+            registered_commit(&mut store, &sim, |s| s.shrink_to_fit());
+            let size = fs::metadata(&path).unwrap().len();
+            let tight = store.table().data_offset() + store.len() * 64;
+            assert_eq!(
+                (store.capacity(), size),
+                (store.len(), tight as u64),
+                "seed {seed}: shrink_to_fit left the capacity or the file larger than len"
+            );
+        } else if roll >= 76 {
             registered_flush(&mut store, &sim);
         }
         let mut s = sim.lock().unwrap();
@@ -343,15 +447,32 @@ fn run_workload(seed: u64, ops: u64, stats: &mut Stats) {
         panic!("seed {seed}: {f}");
     }
     let st = std::mem::take(&mut s.stats);
-    stats.cuts += st.cuts;
-    stats.meta_cuts += st.meta_cuts;
-    stats.images += st.images;
-    stats.torn_pages += st.torn_pages;
-    stats.in_flight_won += st.in_flight_won;
+    stats.add(&st);
+}
+
+impl Stats {
+    fn add(&mut self, st: &Stats) {
+        self.cuts += st.cuts;
+        self.meta_cuts += st.meta_cuts;
+        self.cut_syncs += st.cut_syncs;
+        self.images += st.images;
+        self.torn_pages += st.torn_pages;
+        self.in_flight_won += st.in_flight_won;
+    }
 }
 
 /// Flushes, telling the model first which len the next generation commits.
 fn registered_flush(store: &mut Store<Rec>, sim: &Mutex<Sim>) {
+    registered_commit(store, sim, |s| s.flush());
+}
+
+/// Runs `commit` (a flush, or `shrink_to_fit`, which commits), telling the model first
+/// which len the next generation commits.
+fn registered_commit(
+    store: &mut Store<Rec>,
+    sim: &Mutex<Sim>,
+    commit: impl FnOnce(&mut Store<Rec>) -> fixrec::Result<()>,
+) {
     {
         let next = store.table().generation() + 1;
         let len = store.len() as u64;
@@ -359,8 +480,89 @@ fn registered_flush(store: &mut Store<Rec>, sim: &Mutex<Sim>) {
         let clock = s.model.clock;
         s.model.commits.insert(next, (len, clock));
     }
-    store.flush().unwrap();
+    commit(store).unwrap();
     sim.lock().unwrap().settle();
+}
+
+/// A raw file under a random mix of push, in-place update, extend, truncate, reserve,
+/// `shrink_to_fit` and flush, with a cut point at each sync and after each operation.
+fn run_raw_workload(seed: u64, ops: u64, stats: &mut Stats) {
+    let dir = scratch();
+    let path = dir.path().join("store.dat");
+    let image_path = dir.path().join("image.dat");
+    let mut rng = Rng(seed);
+    let mut store: Store<Rec> = StoreOptions::new().create_raw(&path).unwrap();
+    let sim = simulate(&mut store, &path, &image_path, seed ^ 0x7a3);
+    sim.lock().unwrap().raw = Some(RawModel::default());
+    let mut version = 1u64;
+    for _ in 0..ops {
+        let len = store.len() as u64;
+        let roll = rng.below(100);
+        {
+            let mut s = sim.lock().unwrap();
+            let m = s.raw.as_mut().unwrap();
+            m.exact = false;
+            if roll < 30 {
+                m.write(len, version);
+                store.push(rec(len, version)).unwrap();
+                version += 1;
+            } else if roll < 55 && len > 0 {
+                let i = rng.below(len);
+                m.write(i, version);
+                store[i as usize] = rec(i, version);
+                version += 1;
+            } else if roll < 62 {
+                let n = 1 + rng.below(80);
+                let recs: Vec<Rec> = (0..n).map(|k| rec(len + k, version + k)).collect();
+                for k in 0..n {
+                    m.write(len + k, version + k);
+                }
+                store.extend_from_slice(&recs).unwrap();
+                version += n;
+            } else if roll < 72 || len > 300 {
+                let n = rng.below(len + 1);
+                m.now.truncate(n as usize);
+                store.truncate(n as usize);
+            } else if roll < 75 {
+                store.reserve(rng.below(100) as usize).unwrap();
+            }
+        }
+        if roll >= 75 {
+            if roll < 80 {
+                store.shrink_to_fit().unwrap();
+            } else {
+                store.flush().unwrap();
+            }
+            let mut s = sim.lock().unwrap();
+            s.settle();
+            s.raw.as_mut().unwrap().flushed();
+            let size = fs::metadata(&path).unwrap().len();
+            assert_eq!(
+                size,
+                store.len() as u64 * 64,
+                "seed {seed}: a flushed raw file"
+            );
+        }
+        let mut s = sim.lock().unwrap();
+        s.cut();
+        if let Some(f) = &s.failure {
+            panic!("raw, seed {seed}: {f}");
+        }
+    }
+    let s = sim.lock().unwrap();
+    stats.add(&s.stats);
+}
+
+#[test]
+fn power_cuts_in_a_raw_file_keep_exactly_what_was_flushed() {
+    let mut stats = Stats::default();
+    let mut seed = 0x5a3_u64;
+    while stats.cuts < 3_000 {
+        run_raw_workload(seed, 300, &mut stats);
+        seed += 1;
+    }
+    println!("power loss, raw: {stats:?}");
+    assert!(stats.cut_syncs > 100, "too few cuts of the file: {stats:?}");
 }
 
 #[test]
@@ -373,6 +575,7 @@ fn power_cuts_at_every_sync_leave_a_committed_state() {
     }
     println!("power loss: {stats:?}");
     assert!(stats.meta_cuts > 1_000, "{stats:?}");
+    assert!(stats.cut_syncs > 100, "too few shrinks: {stats:?}");
     assert!(
         stats.in_flight_won > 0,
         "no image ever held the commit in flight"

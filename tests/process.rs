@@ -323,7 +323,9 @@ fn a_second_writer_process_is_refused_naming_the_file() {
     assert!(line.starts_with("refused: "), "{line}");
     assert!(line.contains(&path.display().to_string()), "{line}");
     assert!(
-        line.contains("another process holds this file for writing"),
+        line.contains(
+            "another writer holds this file (a writable handle in this process or in another"
+        ),
         "{line}"
     );
     assert_eq!(kid.line(&["read"]), "read 5");

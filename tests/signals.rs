@@ -14,13 +14,11 @@
 mod common;
 
 use common::Rng;
-use common::cli::{ok_bytes, spawn, text};
-use std::ffi::CString;
+use common::cli::{mkfifo, names, ok_bytes, spawn, text};
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
-use std::process::{Child, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
 
 const MEMBER: &str = "id:str[256],name:str[256]";
@@ -46,12 +44,6 @@ fn seed() -> u64 {
         });
     eprintln!("seed {seed} (FIXREC_SEED={seed} repeats it)");
     seed
-}
-
-fn mkfifo(path: &Path) {
-    let c = CString::new(path.to_str().unwrap()).unwrap();
-    // SAFETY: a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "{path:?}");
 }
 
 fn kill(child: &Child, signal: i32) {
@@ -91,16 +83,6 @@ fn stderr_of(child: &mut Child) -> String {
     let mut err = Vec::new();
     child.stderr.take().unwrap().read_to_end(&mut err).unwrap();
     text(&err)
-}
-
-/// The files in `dir`, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// Whether `status` is what a signal gives: 128 + the signal from fixrec's handler with
@@ -232,13 +214,7 @@ fn a_signal_at_any_instant_stops_an_export_that_waits_on_its_output() {
             }
             Out::File => args.extend(["-o", "out.csv"]),
         }
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fixrec"))
-            .args(&args)
-            .current_dir(d)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(d, &args);
         let stdout = child.stdout.take().unwrap(); // never read
         let reader = match out {
             Out::StalledFifo => {
@@ -309,18 +285,7 @@ fn a_second_signal_ends_import_at_once_and_removes_its_store() {
         assert!(child.try_wait().unwrap().is_none(), "import ended early");
         std::thread::sleep(Duration::from_millis(1));
     }
-    kill(&child, libc::SIGSTOP);
-    let stat = format!("/proc/{}/stat", child.id());
-    let start = Instant::now();
-    // The state is the field after the parenthesised command name.
-    while !fs::read_to_string(&stat)
-        .unwrap()
-        .rsplit_once(") ")
-        .is_some_and(|(_, rest)| rest.starts_with('T'))
-    {
-        assert!(start.elapsed() < HANG, "SIGSTOP never took");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    assert!(stop(&child), "import ended early");
     kill(&child, libc::SIGINT);
     kill(&child, libc::SIGTERM);
     kill(&child, libc::SIGCONT);
@@ -331,4 +296,87 @@ fn a_second_signal_ends_import_at_once_and_removes_its_store() {
         stderr_of(&mut child)
     );
     assert_eq!(names(d), ["fifo"], "the store --create made is removed");
+}
+
+/// Stops `child` (SIGSTOP) and waits until it is seen stopped.
+fn stop(child: &Child) -> bool {
+    kill(child, libc::SIGSTOP);
+    let stat = format!("/proc/{}/stat", child.id());
+    let start = Instant::now();
+    loop {
+        // The state is the field after the parenthesised command name.
+        match fs::read_to_string(&stat)
+            .ok()
+            .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.chars().next()))
+        {
+            Some(Some('T')) => return true,
+            Some(Some('Z')) | None => return false, // it ended first
+            _ => {}
+        }
+        assert!(start.elapsed() < HANG, "SIGSTOP never took");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Two signals at once (as `timeout -s INT` sends one to the process and one to its
+/// group) while `import` grows an existing store: it ends by the second at once, and the
+/// file is as it was, its size included (the room the appends added is given back).
+#[test]
+fn a_second_signal_during_an_import_leaves_an_existing_store_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok_bytes(d, &["create", "s.fxr", "--schema", MEMBER]);
+    ok_bytes(d, &["push", "s.fxr", "id=a", "name=first"]);
+    let before = fs::read(d.join("s.fxr")).unwrap();
+    let records = ok_bytes(d, &["export", "s.fxr"]);
+    let info = ok_bytes(d, &["info", "s.fxr", "--json"]);
+    let mut rows = 100_000;
+    loop {
+        let mut csv = String::from("id,name\n");
+        for i in 0..rows {
+            csv.push_str(&format!("M{i:06},name {i}\n"));
+        }
+        fs::write(d.join("in.csv"), csv).unwrap();
+        let mut child = spawn(d, &["import", "s.fxr", "in.csv"]);
+        let start = Instant::now();
+        // Until the appends have grown the file (or the import ended first).
+        while fs::metadata(d.join("s.fxr")).unwrap().len() == before.len() as u64
+            && child.try_wait().unwrap().is_none()
+        {
+            assert!(start.elapsed() < HANG, "the import never grew the file");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if !stop(&child) {
+            // It finished before it could be stopped: start again, with more rows.
+            assert!(child.wait().unwrap().success());
+            fs::write(d.join("s.fxr"), &before).unwrap();
+            rows *= 4;
+            assert!(rows < 100_000_000, "never caught an import mid-way");
+            continue;
+        }
+        assert!(fs::metadata(d.join("s.fxr")).unwrap().len() > before.len() as u64);
+        kill(&child, libc::SIGINT);
+        kill(&child, libc::SIGTERM);
+        kill(&child, libc::SIGCONT);
+        let (status, _) = ended(&mut child, "two signals");
+        assert!(
+            matches!(status.signal(), Some(libc::SIGINT | libc::SIGTERM)),
+            "ended by the second signal: {status:?} {}",
+            stderr_of(&mut child)
+        );
+        break;
+    }
+    assert_eq!(
+        fs::metadata(d.join("s.fxr")).unwrap().len(),
+        before.len() as u64,
+        "the room the import's appends added is given back"
+    );
+    // The same commit, the same records (the bytes past len, counted by no commit, may
+    // hold some of the rows).
+    assert_eq!(
+        text(&ok_bytes(d, &["info", "s.fxr", "--json"])),
+        text(&info)
+    );
+    assert_eq!(text(&ok_bytes(d, &["export", "s.fxr"])), text(&records));
+    ok_bytes(d, &["verify", "s.fxr"]);
 }

@@ -669,7 +669,9 @@ fn locks_are_per_handle_one_writer_many_readers() {
         assert!(matches!(e, Error::Locked { .. }), "{e}");
         assert!(names(&e, &path), "{e}");
         assert!(
-            msg(&e).contains("another process holds this file for writing"),
+            msg(&e).contains(
+                "another writer holds this file (a writable handle in this process or in another"
+            ),
             "{e}"
         );
         assert!(Store::<Member>::open_or_create(&path).is_err());
@@ -827,7 +829,7 @@ fn unsupported_version_names_both_versions() {
     let path = d.path().join("m.fxr");
     make(&path, 2, 2);
     edit(&path, |b| {
-        b[VERSION_AT..VERSION_AT + 4].copy_from_slice(&2u32.to_le_bytes());
+        b[VERSION_AT..VERSION_AT + 4].copy_from_slice(&3u32.to_le_bytes());
         reseal_superblock(b); // a well-formed file from a future fixrec
     });
     let e = Store::<Member>::open(&path).unwrap_err();
@@ -835,15 +837,15 @@ fn unsupported_version_names_both_versions() {
         matches!(
             e,
             Error::UnsupportedVersion {
-                found: 2,
-                supported: 1,
+                found: 3,
+                supported: 2,
                 ..
             }
         ),
         "{e}"
     );
-    assert!(msg(&e).contains("version 2"), "{e}");
-    assert!(msg(&e).contains("version 1"), "{e}");
+    assert!(msg(&e).contains("version 3"), "{e}");
+    assert!(msg(&e).contains("versions 1 to 2"), "{e}");
     assert!(msg(&e).contains("upgrade"), "{e}");
     assert!(names(&e, &path), "{e}");
 }

@@ -1,5 +1,6 @@
-//! `fixrec export`: write records as CSV, JSON lines or raw bytes.
+//! `fixrec export`: write records as CSV, JSON lines, raw bytes, Parquet or Arrow.
 
+use super::columnar::{self, Compression, Kind};
 use super::signals::is_signal;
 use super::target::{Reader, Target};
 use anyhow::{Context, Result, anyhow, bail};
@@ -19,6 +20,17 @@ pub enum Format {
     Jsonl,
     /// The records' bytes as they are in the file (a headerless file, like `jinyong.dat`).
     Raw,
+    /// A Parquet file (one column per field; see docs/CLI.md for the types).
+    Parquet,
+    /// An Arrow IPC file (Feather v2; one column per field).
+    Arrow,
+}
+
+/// The format with its options.
+#[derive(Clone, Copy)]
+struct Spec {
+    format: Format,
+    compression: Option<Compression>,
 }
 
 /// Write a store's records to stdout or a file. Importing the output gives the same
@@ -27,13 +39,18 @@ pub enum Format {
 #[command(after_help = "Examples:\n  \
     fixrec export members.fxr > members.csv\n  \
     fixrec export members.fxr --format jsonl --range 10..20\n  \
-    fixrec export members.fxr --format raw -o members.dat")]
+    fixrec export members.fxr --format raw -o members.dat\n  \
+    fixrec export members.fxr --format parquet -o members.parquet")]
 pub struct Args {
     #[command(flatten)]
     target: Target,
     /// Output format.
     #[arg(long, value_enum, default_value = "csv")]
     format: Format,
+    /// Compression of a Parquet or Arrow file [default: snappy for Parquet, none for
+    /// Arrow].
+    #[arg(long, value_enum)]
+    compression: Option<Compression>,
     /// Only records A to B-1 (`A..B`, `A..` or `..B`).
     #[arg(long, value_name = "A..B", value_parser = parse_range)]
     range: Option<(Option<u64>, Option<u64>)>,
@@ -91,11 +108,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
             out.display()
         );
     }
+    let format = Spec {
+        format: args.format,
+        compression: args.compression,
+    };
+    if format.compression.is_some() && !matches!(args.format, Format::Parquet | Format::Arrow) {
+        bail!("--compression applies to --format parquet and arrow only");
+    }
     let table = args.target.open_reader()?;
     let range = resolve(args.range, table.table().len())
         .with_context(|| format!("{}", args.target.file.display()))?;
     match &args.output {
-        None => to_stdout(&table, range, args.format).map(|()| ExitCode::SUCCESS),
+        None => to_stdout(&table, range, format).map(|()| ExitCode::SUCCESS),
         Some(out) => {
             if same_file(out, &args.target.file) {
                 bail!(
@@ -103,7 +127,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     out.display()
                 );
             }
-            to_path(&table, range, args.format, out)?;
+            to_path(&table, range, format, out)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -130,7 +154,7 @@ impl From<anyhow::Error> for Failure {
 
 /// Stdout. (A reader that goes away, as `| head -1` does, ends fixrec by SIGPIPE: see
 /// `cli::main`.)
-fn to_stdout(table: &Reader, range: Range<usize>, format: Format) -> Result<()> {
+fn to_stdout(table: &Reader, range: Range<usize>, format: Spec) -> Result<()> {
     // Written through a descriptor of our own (not std's line-buffered stdout), so that
     // each write is one that a signal can interrupt (`cli::signals`).
     let stdout = super::signals::stdout_file().context("cannot write to stdout")?;
@@ -152,7 +176,7 @@ fn to_stdout(table: &Reader, range: Range<usize>, format: Format) -> Result<()> 
 /// written: a failed export leaves OUT as it was, or absent. Anything else (a device such
 /// as /dev/null, a FIFO, /dev/stdout whatever stdout is) is written directly and never
 /// removed.
-fn to_path(table: &Reader, range: Range<usize>, format: Format, out: &Path) -> Result<()> {
+fn to_path(table: &Reader, range: Range<usize>, format: Spec, out: &Path) -> Result<()> {
     match std::fs::metadata(out) {
         Ok(_) if names_a_descriptor(out) => to_special(table, range, format, out),
         Ok(meta) if !meta.is_file() => to_special(table, range, format, out),
@@ -180,7 +204,7 @@ fn names_a_descriptor(out: &Path) -> bool {
 
 /// A device, FIFO or the like: written in place (truncated as by `>`, which only a
 /// regular file reached through `/dev/stdout` notices).
-fn to_special(table: &Reader, range: Range<usize>, format: Format, out: &Path) -> Result<()> {
+fn to_special(table: &Reader, range: Range<usize>, format: Spec, out: &Path) -> Result<()> {
     // A FIFO with no reader yet is waited for, and a stalled one too, until a signal.
     let file = super::signals::open_output(out).map_err(|e| match is_signal(&e) {
         true => super::signals::from_io(e),
@@ -202,7 +226,7 @@ fn to_special(table: &Reader, range: Range<usize>, format: Format, out: &Path) -
 }
 
 /// A regular file, new or replaced.
-fn to_regular(table: &Reader, range: Range<usize>, format: Format, out: &Path) -> Result<()> {
+fn to_regular(table: &Reader, range: Range<usize>, format: Spec, out: &Path) -> Result<()> {
     let shown = out.display();
     // Through symlinks: the file they name is replaced, the links stay.
     let dest = follow_links(out).with_context(|| format!("{shown}: cannot write output"))?;
@@ -319,12 +343,22 @@ fn with_path(e: io::Error, path: &Path) -> io::Error {
 fn write(
     table: &Reader,
     range: Range<usize>,
-    format: Format,
-    w: &mut impl Write,
+    format: Spec,
+    w: &mut (impl Write + Send),
 ) -> Result<(), Failure> {
     let schema = Target::schema_of(table.table())?;
     let at = |i: usize| format!("{}: record {i}", table.table().path().display());
+    let Spec {
+        format,
+        compression,
+    } = format;
     match format {
+        Format::Parquet => {
+            columnar::export(table, &schema, range, Kind::Parquet, compression, &mut *w)?
+        }
+        Format::Arrow => {
+            columnar::export(table, &schema, range, Kind::Arrow, compression, &mut *w)?
+        }
         Format::Raw => match table {
             Reader::Table(t) => {
                 let rs = t.record_size();

@@ -1,4 +1,4 @@
-//! `fixrec import`: bulk-load CSV, JSON lines or raw records, in one commit.
+//! `fixrec import`: bulk-load CSV, JSON lines, raw records, Parquet or Arrow, in one commit.
 //!
 //! Every row is converted before anything is committed. Into a fixrec file, rows convert
 //! on this thread while a second one appends them in chunks past the committed len and
@@ -28,6 +28,10 @@ pub enum Format {
     Jsonl,
     /// Records already in the schema's layout, back to back (like `jinyong.dat`).
     Raw,
+    /// A Parquet file (columns matched to fields by name).
+    Parquet,
+    /// An Arrow IPC file or stream (columns matched to fields by name).
+    Arrow,
 }
 
 /// Append the records of INPUT files to a store, as one commit: all rows or none.
@@ -35,7 +39,8 @@ pub enum Format {
 #[command(after_help = "Examples:\n  \
     fixrec import members.fxr data/members.csv --create --schema 'id:str[256],name:str[256]'\n  \
     fixrec export members.fxr --format jsonl | fixrec import copy.fxr /dev/stdin --format jsonl --create --schema 'id:str[256],name:str[256]'\n  \
-    fixrec import members.fxr data/jinyong.dat --format raw\n\n\
+    fixrec import members.fxr data/jinyong.dat --format raw\n  \
+    fixrec import copy.fxr members.parquet --create\n\n\
     A bad row stops the import with an error naming the input file, line, field and value;\n\
     the store is then left exactly as it was.")]
 pub struct Args {
@@ -44,12 +49,30 @@ pub struct Args {
     /// Input files, read in order.
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
-    /// Format of the input files.
-    #[arg(long, value_enum, default_value = "csv")]
-    format: Format,
-    /// Create FILE with --schema if it does not exist.
-    #[arg(long, requires = "schema")]
+    /// Format of the input files [default: parquet for a first input named *.parquet,
+    /// arrow for *.arrow, *.arrows, *.feather or *.ipc, else csv].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Create FILE with --schema if it does not exist. From Parquet or Arrow input,
+    /// without --schema: with the schema of the first input's columns, which is printed.
+    #[arg(long)]
     create: bool,
+    /// Replace FILE's records with the input's instead of appending to them, all or
+    /// none: the records go to a new file renamed over FILE once committed.
+    #[arg(long, alias = "truncate")]
+    replace: bool,
+}
+
+impl Args {
+    /// --format, or what the first input's name says.
+    fn format(&self) -> Format {
+        let ext = self.inputs[0].extension().and_then(|e| e.to_str());
+        self.format.unwrap_or(match ext {
+            Some("parquet" | "pq") => Format::Parquet,
+            Some("arrow" | "arrows" | "feather" | "ipc") => Format::Arrow,
+            _ => Format::Csv,
+        })
+    }
 }
 
 /// Where converted records go.
@@ -65,7 +88,7 @@ enum Sink {
 }
 
 /// Converted records waiting to be appended.
-struct Out {
+pub(super) struct Out {
     rs: usize,
     buf: Vec<u8>,
     /// Records in `buf`.
@@ -98,7 +121,7 @@ const WRITEBACK_BYTES: usize = 32 << 20;
 
 impl Out {
     /// The bytes of the next record, to be filled completely by the caller.
-    fn slot(&mut self) -> Result<&mut [u8]> {
+    pub(super) fn slot(&mut self) -> Result<&mut [u8]> {
         let rs = self.rs;
         if (self.n + 1) * rs > self.buf.len() {
             match self.sink {
@@ -169,10 +192,13 @@ fn append_chunks(
     Ok(())
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
+pub fn run(mut args: Args) -> Result<ExitCode> {
     super::stop_on_signals()?;
+    let created = args.create && !args.target.exists();
+    if created && args.target.schema.is_none() {
+        derive_schema(&mut args)?;
+    }
     let target = &args.target;
-    let created = args.create && !target.exists();
     if args.create && !created {
         target.check_existing_is_ours()?;
     }
@@ -182,12 +208,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
         // another process made in that instant under the same name).
         super::remove_if_killed(Some(&target.file));
     }
+    let mut replacement = None;
     let table = if created {
         target.create_writer(None)
+    } else if args.replace {
+        target.open_replacement().map(|(new, old)| {
+            replacement = Some(old);
+            new
+        })
     } else {
         target.open_writer()
     };
     let mut table = table.inspect_err(|_| super::remove_if_killed(None))?;
+    if !created && !args.replace && target.is_file() {
+        // A second signal gives back the room this import's appends add (a replacement
+        // is a new file, which it removes).
+        super::cut_back_if_killed(table.table().cut_back());
+    }
     let schema = Target::schema_of(table.table())?;
     let started = Instant::now();
     let total: u64 = args
@@ -208,7 +245,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let imported = if table.table().is_raw() {
         // Raw input is as long as the records it holds: room for all of them at once
         // (doubling as rows come would need up to twice that).
-        let room = if args.format == Format::Raw { total } else { 0 };
+        let room = if args.format() == Format::Raw {
+            total
+        } else {
+            0
+        };
         usize::try_from(room)
             .map_err(|_| anyhow!("{room} bytes of input do not fit in memory"))
             .and_then(|room| {
@@ -262,21 +303,30 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         imported.and_then(|()| super::interrupted())
     };
-    let committed = imported.and_then(|()| {
-        table
-            .flush()
-            .with_context(|| format!("{}: commit", target.file.display()))
-    });
+    let committed = imported
+        .and_then(|()| {
+            // The appends are about to count (a commit, or a headerless file's appended
+            // records made durable): a second signal no longer cuts them.
+            super::cut_back_if_killed(None);
+            table
+                .flush()
+                .with_context(|| format!("{}: commit", target.file.display()))
+        })
+        .and_then(|()| replacement.take().map_or(Ok(()), |r| r.finish()));
     if let Err(e) = committed {
         // Nothing of this import was committed: roll len and capacity back so that
         // closing the handle commits nothing either, and remove a file this command
         // created.
         let rolled_back = table.roll_back();
+        super::cut_back_if_killed(None);
         // Unlinked while this handle still holds the writer lock, so that no other
         // writer can open and commit to the file in between.
         if created {
             target.remove();
             super::remove_if_killed(None);
+        }
+        if let Some(r) = replacement {
+            r.abandon();
         }
         drop(table);
         if let Err(r) = rolled_back {
@@ -310,14 +360,36 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--create` without `--schema`: the schema of the first input's columns, when it is
+/// Parquet or Arrow; printed (on stderr) as --schema and --layout would give it.
+fn derive_schema(args: &mut Args) -> Result<()> {
+    let format = args.format();
+    if !matches!(format, Format::Parquet | Format::Arrow) {
+        bail!("--create needs --schema (only Parquet and Arrow input carries a schema)");
+    }
+    let input = &args.inputs[0];
+    let schema = super::columnar::open(input)?.derive_schema(input, format == Format::Parquet)?;
+    eprintln!(
+        "{}: schema from the columns of {}: --schema '{schema}' --layout {}",
+        args.target.file.display(),
+        input.display(),
+        schema.layout()
+    );
+    args.target.schema = Some(schema.to_string());
+    args.target.layout = Some(schema.layout());
+    Ok(())
+}
+
 /// Converts the rows of every input, in order, into `out`.
 fn convert_all(args: &Args, schema: &Schema, out: &mut Out, progress: &ProgressBar) -> Result<()> {
     let mut done = 0u64;
     for input in &args.inputs {
-        match args.format {
+        match args.format() {
             Format::Csv => import_csv(input, schema, out, progress, done),
             Format::Jsonl => import_jsonl(input, schema, out, progress, done),
             Format::Raw => import_raw(input, schema, out, progress, done),
+            Format::Parquet => super::columnar::import(input, true, schema, out),
+            Format::Arrow => super::columnar::import(input, false, schema, out),
         }?;
         done += std::fs::metadata(input).map_or(0, |m| m.len());
     }
@@ -343,14 +415,14 @@ fn progress_bar(total: u64) -> ProgressBar {
 /// `/dev/stdin`, `<(...)`, a FIFO) read whole into memory first, since a pipe has no
 /// size and cannot be read twice, and a bad row's line number and the last row's quote
 /// check read the input again.
-enum Source {
+pub(super) enum Source {
     File(File),
     Bytes(Cursor<Vec<u8>>),
 }
 
 impl Source {
     /// Opens `input`; returns it and its size in bytes.
-    fn open(input: &Path) -> Result<(Source, u64)> {
+    pub(super) fn open(input: &Path) -> Result<(Source, u64)> {
         // Without blocking: a FIFO with no writer yet is waited on by the reads below,
         // where a signal ends the wait (`cli::signals`).
         let file = super::signals::open_input(input)

@@ -47,6 +47,7 @@ fn report(done: impl FnOnce() -> String, line: std::fmt::Arguments<'_>) -> anyho
 }
 
 mod bench;
+mod columnar;
 mod create;
 mod export;
 mod get;
@@ -58,9 +59,12 @@ mod set;
 mod shm;
 mod signals;
 pub mod target;
+mod update;
 mod verify;
 
-use signals::{Interrupted, interrupted, is_interrupted, remove_if_killed, stop_on_signals};
+use signals::{
+    Interrupted, cut_back_if_killed, interrupted, is_interrupted, remove_if_killed, stop_on_signals,
+};
 
 /// fixrec: memory-mapped fixed-record files and named shared memory.
 #[derive(Parser)]
@@ -78,6 +82,7 @@ enum Command {
     Get(get::Args),
     Set(set::Args),
     Push(push::Args),
+    Update(update::Args),
     Info(info::Args),
     Verify(verify::Args),
     Bench(bench::Args),
@@ -100,6 +105,7 @@ pub fn main() -> ExitCode {
         Command::Get(args) => get::run(args),
         Command::Set(args) => set::run(args),
         Command::Push(args) => push::run(args),
+        Command::Update(args) => update::run(args),
         Command::Info(args) => info::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Bench(args) => bench::run(args),

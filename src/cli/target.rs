@@ -232,6 +232,46 @@ impl Target {
         }
     }
 
+    /// For `import --replace`: a new file beside FILE, of FILE's schema and format (fixrec
+    /// or headerless), that the import writes and [`Replacement::finish`] renames over
+    /// FILE once committed. FILE's writer lock is held until then, so that nobody else
+    /// writes it meanwhile; until the rename, FILE keeps its records.
+    pub fn open_replacement(&self) -> Result<(Writer, Replacement)> {
+        if !self.is_file() {
+            bail!(
+                "{}: --replace works on files, not shm: regions (remove the region and import with --create)",
+                self.file.display()
+            );
+        }
+        let old = self.open(Mode::Write)?;
+        let schema = Target::schema_of(&old)?;
+        let name = self.file.file_name().unwrap_or_default().to_string_lossy();
+        let tmp = self
+            .file
+            .with_file_name(format!(".{name}.fixrec-tmp-{}", std::process::id()));
+        // Named before the file exists, so that a second signal removes it.
+        super::remove_if_killed(Some(&tmp));
+        let new = if old.is_raw() {
+            Table::create_raw(&tmp, schema)
+        } else {
+            Table::create(&tmp, schema, &StoreOptions::new())
+        };
+        let new = new.inspect_err(|_| super::remove_if_killed(None))?;
+        let replacement = Replacement {
+            old,
+            tmp,
+            file: self.file.clone(),
+        };
+        // FILE's permission bits carry over.
+        if let Ok(meta) = std::fs::metadata(&self.file)
+            && let Err(e) = std::fs::set_permissions(&replacement.tmp, meta.permissions())
+        {
+            replacement.abandon();
+            return Err(e).context(format!("{}: set permissions", self.file.display()));
+        }
+        Ok((Writer::Table(new), replacement))
+    }
+
     /// The schema of an opened table (a raw table always has the one from --schema).
     pub fn schema_of(table: &Table) -> Result<Schema> {
         table.schema().cloned().with_context(|| {
@@ -240,6 +280,42 @@ impl Target {
                 table.path().display()
             )
         })
+    }
+}
+
+/// The file that `import --replace` fills, and the store it replaces (held open, with its
+/// writer lock, until the rename).
+pub struct Replacement {
+    old: Table,
+    tmp: PathBuf,
+    file: PathBuf,
+}
+
+impl Replacement {
+    /// Once the new file is committed: renames it over FILE and syncs the directory.
+    /// On error the new file is removed and FILE keeps its records.
+    pub fn finish(self) -> Result<()> {
+        if let Err(e) = std::fs::rename(&self.tmp, &self.file) {
+            let file = self.file.display().to_string();
+            self.abandon();
+            return Err(e).context(format!("{file}: rename the imported records over it"));
+        }
+        super::remove_if_killed(None);
+        let dir = match self.file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => std::path::Path::new("."),
+        };
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("{}: sync the directory", dir.display()))?;
+        drop(self.old);
+        Ok(())
+    }
+
+    /// Removes the new file: FILE keeps its records.
+    pub fn abandon(self) {
+        let _ = std::fs::remove_file(&self.tmp);
+        super::remove_if_killed(None);
     }
 }
 

@@ -127,6 +127,31 @@ pub(crate) fn locked_elsewhere(file: &File, at: u64) -> io::Result<bool> {
     Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
 }
 
+/// A file as a signal handler may use it: its descriptor.
+pub(crate) type RawFile = std::os::fd::RawFd;
+
+/// The descriptor of `file`, which must outlive every use of it.
+pub(crate) fn raw_file(file: &File) -> RawFile {
+    file.as_raw_fd()
+}
+
+/// Takes byte `lock_at` of `fd` exclusively, then cuts the file to `size` bytes; false
+/// when the lock is held elsewhere or a call fails. Only fcntl(2) and ftruncate(2), both
+/// async-signal-safe, so a signal handler may call it.
+pub(crate) fn cut_if_alone(fd: RawFile, lock_at: u64, size: u64) -> bool {
+    let mut fl = flock(lock_at);
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    // SAFETY: fcntl with a descriptor and a pointer to an initialised flock.
+    if unsafe { libc::fcntl(fd, SETLK, &mut fl) } != 0 {
+        return false;
+    }
+    let Ok(size) = libc::off_t::try_from(size) else {
+        return false;
+    };
+    // SAFETY: ftruncate(2) on a descriptor the caller keeps open.
+    unsafe { libc::ftruncate(fd, size) == 0 }
+}
+
 #[cfg(target_os = "linux")]
 const SETLK: libc::c_int = libc::F_OFD_SETLK;
 #[cfg(not(target_os = "linux"))]

@@ -164,6 +164,22 @@ pub(crate) fn relock(
     Ok(false)
 }
 
+/// A file as a console control handler may use it: nothing, since Windows cannot cut
+/// a file that is mapped (see [`cut_if_alone`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawFile;
+
+/// Nothing is kept: see [`RawFile`].
+pub(crate) fn raw_file(_file: &File) -> RawFile {
+    RawFile
+}
+
+/// Windows refuses to cut a file while a view of it is mapped, and the handle that asks
+/// maps it: the file keeps its length. Always false.
+pub(crate) fn cut_if_alone(_file: RawFile, _lock_at: u64, _size: u64) -> bool {
+    false
+}
+
 /// Whether another handle holds byte `at` exclusively: a shared lock is tried there
 /// and released at once. (Unlike Unix's `F_GETLK`, the probe holds the byte for that
 /// instant; a writer locking it in the same instant is refused as if another writer

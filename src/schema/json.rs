@@ -195,7 +195,8 @@ impl Schema {
                             FieldType::Bool
                             | FieldType::Char
                             | FieldType::Str(_)
-                            | FieldType::Bytes(_) => {
+                            | FieldType::Bytes(_)
+                            | FieldType::Array(..) => {
                                 format!("expected {} for {}", json_kind(f.ty), f.ty)
                             }
                             _ => {

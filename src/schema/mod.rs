@@ -8,6 +8,8 @@
 use crate::error::{Error, Result};
 use std::fmt;
 
+#[cfg(feature = "columnar")]
+pub mod arrow;
 mod json;
 mod text;
 mod value;
@@ -55,7 +57,84 @@ pub enum FieldType {
     Str(u32),
     /// `bytes[N]`: N raw bytes (`[u8; N]`).
     Bytes(u32),
+    /// `T[N]`: N values of a scalar type back to back, as a C array (`float v[3]`,
+    /// `uint32_t ids[16]`; in Rust `[f32; 3]`, `[u32; 16]`). Aligned as its element.
+    Array(Scalar, u32),
 }
+
+/// The element type of an [`Array`](FieldType::Array) field: every type but `str[N]`,
+/// `bytes[N]` and arrays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scalar {
+    /// `u8`.
+    U8,
+    /// `i8`.
+    I8,
+    /// `u16`.
+    U16,
+    /// `i16`.
+    I16,
+    /// `u32`.
+    U32,
+    /// `i32`.
+    I32,
+    /// `u64`.
+    U64,
+    /// `i64`.
+    I64,
+    /// `f32`.
+    F32,
+    /// `f64`.
+    F64,
+    /// `bool`.
+    Bool,
+    /// `char`.
+    Char,
+}
+
+impl Scalar {
+    /// The field type of one element.
+    pub const fn ty(self) -> FieldType {
+        match self {
+            Scalar::U8 => FieldType::U8,
+            Scalar::I8 => FieldType::I8,
+            Scalar::U16 => FieldType::U16,
+            Scalar::I16 => FieldType::I16,
+            Scalar::U32 => FieldType::U32,
+            Scalar::I32 => FieldType::I32,
+            Scalar::U64 => FieldType::U64,
+            Scalar::I64 => FieldType::I64,
+            Scalar::F32 => FieldType::F32,
+            Scalar::F64 => FieldType::F64,
+            Scalar::Bool => FieldType::Bool,
+            Scalar::Char => FieldType::Char,
+        }
+    }
+}
+
+impl FieldType {
+    /// The scalar this type is, or `None` for `str[N]`, `bytes[N]` and arrays.
+    pub const fn scalar(self) -> Option<Scalar> {
+        Some(match self {
+            FieldType::U8 => Scalar::U8,
+            FieldType::I8 => Scalar::I8,
+            FieldType::U16 => Scalar::U16,
+            FieldType::I16 => Scalar::I16,
+            FieldType::U32 => Scalar::U32,
+            FieldType::I32 => Scalar::I32,
+            FieldType::U64 => Scalar::U64,
+            FieldType::I64 => Scalar::I64,
+            FieldType::F32 => Scalar::F32,
+            FieldType::F64 => Scalar::F64,
+            FieldType::Bool => Scalar::Bool,
+            FieldType::Char => Scalar::Char,
+            FieldType::Str(_) | FieldType::Bytes(_) | FieldType::Array(..) => return None,
+        })
+    }
+}
+
+/// Added to an element's type code to make the code of an array of it.
+const ARRAY_CODE: u32 = 256;
 
 impl FieldType {
     /// The field's size in bytes.
@@ -66,6 +145,7 @@ impl FieldType {
             FieldType::U32 | FieldType::I32 | FieldType::F32 => 4,
             FieldType::U64 | FieldType::I64 | FieldType::F64 => 8,
             FieldType::Str(n) | FieldType::Bytes(n) => u64::from(n),
+            FieldType::Array(e, n) => e.ty().size() * u64::from(n),
         }
     }
 
@@ -73,6 +153,7 @@ impl FieldType {
     pub fn align(self) -> u64 {
         match self {
             FieldType::Str(_) | FieldType::Bytes(_) => 1,
+            FieldType::Array(e, _) => e.ty().size(),
             other => other.size(),
         }
     }
@@ -94,12 +175,22 @@ impl FieldType {
             FieldType::Char => 12,
             FieldType::Str(_) => 13,
             FieldType::Bytes(_) => 14,
+            FieldType::Array(e, _) => ARRAY_CODE + e.ty().code(),
         }
     }
 
-    /// The type with header code `code` and element count `count` (N for `str[N]` and
-    /// `bytes[N]`, 1 otherwise), or `None` if the pair is not a valid type.
+    /// The type with header code `code` and element count `count` (N for `str[N]`,
+    /// `bytes[N]` and `T[N]`, 1 otherwise), or `None` if the pair is not a valid type.
     pub fn from_code(code: u32, count: u32) -> Option<FieldType> {
+        if code > ARRAY_CODE {
+            // The element is a scalar (codes 1 to 12): one level, never a recursion as
+            // deep as a hostile code could ask.
+            let element = match code - ARRAY_CODE {
+                c @ 1..=12 => FieldType::from_code(c, 1)?.scalar()?,
+                _ => return None,
+            };
+            return (count > 0).then_some(FieldType::Array(element, count));
+        }
         let scalar = |t| (count == 1).then_some(t);
         match code {
             1 => scalar(FieldType::U8),
@@ -120,10 +211,11 @@ impl FieldType {
         }
     }
 
-    /// The element count stored in the header: N for `str[N]` and `bytes[N]`, else 1.
+    /// The element count stored in the header: N for `str[N]`, `bytes[N]` and `T[N]`,
+    /// else 1.
     pub fn count(self) -> u32 {
         match self {
-            FieldType::Str(n) | FieldType::Bytes(n) => n,
+            FieldType::Str(n) | FieldType::Bytes(n) | FieldType::Array(_, n) => n,
             _ => 1,
         }
     }
@@ -147,6 +239,7 @@ impl fmt::Display for FieldType {
             FieldType::Char => f.write_str("char"),
             FieldType::Str(n) => write!(f, "str[{n}]"),
             FieldType::Bytes(n) => write!(f, "bytes[{n}]"),
+            FieldType::Array(e, n) => write!(f, "{}[{n}]", e.ty()),
         }
     }
 }
@@ -436,12 +529,30 @@ mod tests {
             FieldType::Char,
             FieldType::Str(256),
             FieldType::Bytes(3),
+            FieldType::Array(Scalar::F32, 3),
+            FieldType::Array(Scalar::Char, 1),
+            FieldType::Array(Scalar::U8, 16),
         ] {
             assert_eq!(FieldType::from_code(ty.code(), ty.count()), Some(ty));
         }
         assert_eq!(FieldType::from_code(13, 0), None);
         assert_eq!(FieldType::from_code(1, 2), None);
         assert_eq!(FieldType::from_code(99, 1), None);
+        assert_eq!(FieldType::from_code(256 + 9, 0), None); // f32[0]
+        assert_eq!(FieldType::from_code(256 + 13, 4), None); // an array of str
+        assert_eq!(FieldType::from_code(256, 4), None);
+        assert_eq!(FieldType::from_code(512 + 9, 4), None); // an array of arrays
+        assert_eq!(FieldType::from_code(u32::MAX, 4), None); // no deep recursion
+    }
+
+    #[test]
+    fn arrays_align_as_their_element() {
+        let s = Schema::parse("c:char,v:f32[3],t:u8,ids:u64[2]", Layout::C).unwrap();
+        let offsets: Vec<u64> = s.fields().iter().map(|f| f.offset).collect();
+        assert_eq!(offsets, [0, 4, 16, 24]);
+        assert_eq!((s.record_size(), s.align()), (40, 8));
+        let p = Schema::parse("c:char,v:f32[3],t:u8,ids:u64[2]", Layout::Packed).unwrap();
+        assert_eq!((p.record_size(), p.field("ids").unwrap().offset), (30, 14));
     }
 
     #[test]

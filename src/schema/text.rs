@@ -4,10 +4,14 @@
 //! schema := field ("," field)*
 //! field  := name ":" type
 //! name   := (letter | digit | "_")+          1 to 47 bytes, unique
-//! type   := "u8" | "i8" | "u16" | "i16" | "u32" | "i32" | "u64" | "i64"
-//!         | "f32" | "f64" | "bool" | "char" | "str[" N "]" | "bytes[" N "]"
+//! type   := scalar | scalar "[" N "]" | "str[" N "]" | "bytes[" N "]"
+//! scalar := "u8" | "i8" | "u16" | "i16" | "u32" | "i32" | "u64" | "i64"
+//!         | "f32" | "f64" | "bool" | "char"
 //! N      := decimal, 1 to 2^30
 //! ```
+//!
+//! `scalar[N]` is an array of N such values (`v:f32[3]`, C `float v[3]`); `str[N]` and
+//! `bytes[N]` are a C string and raw bytes, not arrays.
 //!
 //! Spaces around names, types and separators are allowed. The layout (`c` or `packed`)
 //! is not part of the text: it is given beside it, as `--layout` on the command line.
@@ -18,7 +22,8 @@ use crate::error::{Error, Result};
 use std::str::FromStr;
 
 /// The type names of the syntax, for error messages.
-const TYPE_NAMES: &str = "u8 i8 u16 i16 u32 i32 u64 i64 f32 f64 bool char str[N] bytes[N]";
+const TYPE_NAMES: &str =
+    "u8 i8 u16 i16 u32 i32 u64 i64 f32 f64 bool char str[N] bytes[N], and arrays such as f32[N]";
 
 impl Schema {
     /// Parses schema text such as `id:str[256],name:str[256]` and lays it out under
@@ -196,10 +201,15 @@ impl Parser<'_> {
                 ));
             }
         };
-        Ok(ty)
+        match ty.scalar() {
+            Some(element) if self.peek() == Some('[') => {
+                Ok(FieldType::Array(element, self.count(&word)?))
+            }
+            _ => Ok(ty),
+        }
     }
 
-    /// `[N]` after `str` or `bytes`.
+    /// `[N]` after `str`, `bytes` or a scalar type.
     fn count(&mut self, ty: &str) -> Result<u32> {
         self.expect('[', &format!("`[N]` after `{ty}`"))?;
         let at = self.pos;
@@ -285,7 +295,7 @@ mod tests {
 
     #[test]
     fn every_type_round_trips_through_display() {
-        let text = "a:u8,b:i8,c:u16,d:i16,e:u32,f:i32,g:u64,h:i64,i:f32,j:f64,k:bool,l:char,m:str[3],n:bytes[5],이름:str[30]";
+        let text = "a:u8,b:i8,c:u16,d:i16,e:u32,f:i32,g:u64,h:i64,i:f32,j:f64,k:bool,l:char,m:str[3],n:bytes[5],이름:str[30],v:f32[3],w:u8[1],x:bool[2],y:char[4],z:i64[16]";
         for layout in [Layout::C, Layout::Packed] {
             let s = Schema::parse(text, layout).unwrap();
             assert_eq!(s.to_string(), text);
@@ -332,6 +342,23 @@ mod tests {
         assert_eq!(at, 5);
         assert!(d.contains("48 bytes"), "{d}");
         let (_, d) = err_at("a:bytes[1073741824],b:bytes[1073741824]");
+        assert!(d.contains("maximum record size"), "{d}");
+        // Arrays.
+        let (at, d) = err_at("v:f32[0]");
+        assert_eq!(at, 6);
+        assert!(d.contains("`f32[0]` has size 0"), "{d}");
+        let (at, d) = err_at("v:f32[3");
+        assert_eq!(at, 7);
+        assert!(d.contains("`]` after `f32[3`"), "{d}");
+        let (at, _) = err_at("v:f32[x]");
+        assert_eq!(at, 6);
+        let (at, d) = err_at("v:f32[3][2]");
+        assert_eq!(at, 8);
+        assert!(d.contains("found '['"), "{d}");
+        let (at, d) = err_at("v:f32 [3]");
+        assert_eq!(at, 6);
+        assert!(d.contains("found '['"), "{d}");
+        let (_, d) = err_at("v:f64[134217729]");
         assert!(d.contains("maximum record size"), "{d}");
     }
 

@@ -8,6 +8,7 @@
 //! | `char`          | one-character string (`""` for NUL) | one character             |
 //! | `str[N]`        | string, at most N-1 bytes of UTF-8, no NUL | the text itself    |
 //! | `bytes[N]`      | hex string, at most 2N digits | hex, zero-padded to N bytes     |
+//! | `T[N]` (arrays) | array of exactly N values of T | the same JSON array (`[1,2,3]`) |
 //!
 //! A `char` is one C byte, shown as the character with that code (U+0000 to U+00FF); the
 //! 0 byte is written as `""` (or `"\u0000"`, which reads as the same byte).
@@ -19,10 +20,13 @@
 //! Values that do not fit are [`Error::BadValue`] naming the field and the value, with
 //! the value's bytes quoted as they are: valid UTF-8 as it is, other bytes as `\xNN`,
 //! control characters, quotes and backslashes escaped.
+//! An array's element is named `field[i]` in errors (`field `v[2]`: value ...`); a CSV
+//! cell holding an array is that array as JSON, so `1.5,[1,2,3]` is written
+//! `1.5,"[1,2,3]"`.
 //! Writing fills the whole field (a `str` is NUL-padded, `bytes` zero-padded), so a record
 //! made field by field from a zeroed buffer has the same bytes as a C program's.
 
-use super::{Field, FieldType, Schema};
+use super::{Field, FieldType, Scalar, Schema};
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
@@ -89,17 +93,17 @@ impl Field {
         self.offset as usize..(self.offset + self.ty.size()) as usize
     }
 
-    fn bytes<'r>(&self, record: &'r [u8]) -> &'r [u8] {
+    pub(super) fn bytes<'r>(&self, record: &'r [u8]) -> &'r [u8] {
         &record[self.range()]
     }
 
-    fn bytes_mut<'r>(&self, record: &'r mut [u8]) -> &'r mut [u8] {
+    pub(super) fn bytes_mut<'r>(&self, record: &'r mut [u8]) -> &'r mut [u8] {
         &mut record[self.range()]
     }
 
     /// The text of a `str` field: the UTF-8 up to the first NUL. A field with no NUL is
     /// an error: it is not a C string, and as text it would not fit the field again.
-    fn text<'r>(&self, record: &'r [u8]) -> Result<&'r str> {
+    pub(super) fn text<'r>(&self, record: &'r [u8]) -> Result<&'r str> {
         let v = self.bytes(record);
         let Some(end) = v.iter().position(|&b| b == 0) else {
             return Err(bad(
@@ -122,11 +126,16 @@ impl Field {
         })
     }
 
-    fn int<const W: usize>(&self, record: &[u8]) -> [u8; W] {
+    pub(super) fn int<const W: usize>(&self, record: &[u8]) -> [u8; W] {
         self.bytes(record).try_into().expect("field width")
     }
 
-    fn set_int(&self, record: &mut [u8], v: i128, shown: impl FnOnce() -> String) -> Result<()> {
+    pub(super) fn set_int(
+        &self,
+        record: &mut [u8],
+        v: i128,
+        shown: impl FnOnce() -> String,
+    ) -> Result<()> {
         let out = self.bytes_mut(record);
         let fits = match self.ty {
             FieldType::U8 => u8::try_from(v).map(|x| out.copy_from_slice(&x.to_le_bytes())),
@@ -202,7 +211,7 @@ impl Field {
         Ok(())
     }
 
-    fn set_str(&self, record: &mut [u8], text: &str) -> Result<()> {
+    pub(super) fn set_str(&self, record: &mut [u8], text: &str) -> Result<()> {
         if let Some(at) = text.bytes().position(|b| b == 0) {
             return Err(bad(
                 self,
@@ -231,7 +240,7 @@ impl Field {
         Ok(())
     }
 
-    fn set_char(&self, record: &mut [u8], text: &str) -> Result<()> {
+    pub(super) fn set_char(&self, record: &mut [u8], text: &str) -> Result<()> {
         let mut chars = text.chars();
         let byte = match (chars.next(), chars.next()) {
             (None, _) => 0,
@@ -274,7 +283,7 @@ impl Field {
         Ok(())
     }
 
-    fn bool_byte(&self, record: &[u8]) -> Result<bool> {
+    pub(super) fn bool_byte(&self, record: &[u8]) -> Result<bool> {
         match self.bytes(record)[0] {
             0 => Ok(false),
             1 => Ok(true),
@@ -319,11 +328,67 @@ impl Field {
         match self.ty {
             FieldType::Str(_) => self.text(record).map(drop),
             FieldType::Bool => self.bool_byte(record).map(drop),
+            FieldType::Array(Scalar::Bool, n) => {
+                (0..n).try_for_each(|i| self.element(Scalar::Bool, i).bool_byte(record).map(drop))
+            }
             _ => Ok(()),
         }
     }
 
+    /// Element `i` of an array field, as a field of its own named `name[i]` (for
+    /// error messages).
+    pub(super) fn element(&self, ty: Scalar, i: u32) -> Field {
+        Field {
+            name: format!("{}[{i}]", self.name),
+            ty: ty.ty(),
+            offset: self.offset + u64::from(i) * ty.ty().size(),
+        }
+    }
+
+    /// Sets an array field from a JSON array of exactly N values, each as its element
+    /// type takes it; `record` is unchanged on error.
+    fn set_array_json(
+        &self,
+        ty: Scalar,
+        n: u32,
+        value: &Value,
+        record: &mut [u8],
+        expected: impl FnOnce() -> Error,
+    ) -> Result<()> {
+        let Value::Array(values) = value else {
+            return Err(expected());
+        };
+        if values.len() != n as usize {
+            return Err(bad(
+                self,
+                show(value.to_string().as_bytes()),
+                format!(
+                    "{} values for {}, which holds exactly {n}",
+                    values.len(),
+                    self.ty
+                ),
+            ));
+        }
+        // Elements go to a copy of the field, so that a bad one leaves the record as it was.
+        let mut scratch = self.bytes(record).to_vec();
+        let size = ty.ty().size();
+        for (i, v) in values.iter().enumerate() {
+            let e = Field {
+                name: format!("{}[{i}]", self.name),
+                ty: ty.ty(),
+                offset: i as u64 * size,
+            };
+            e.set_json(v, &mut scratch)?;
+        }
+        self.bytes_mut(record).copy_from_slice(&scratch);
+        Ok(())
+    }
+
     /// Reads this field of `record` as a JSON value.
+    ///
+    /// An `f32` is given as the `f64` nearest its shortest decimal text (`-26.564`, which
+    /// prints so, not the f32's exact value `-26.56399917602539`): `as f32` turns it back
+    /// into the same `f32`.
     ///
     /// # Errors
     ///
@@ -343,7 +408,7 @@ impl Field {
             FieldType::I32 => i32::from_le_bytes(self.int(record)).into(),
             FieldType::U64 => u64::from_le_bytes(self.int(record)).into(),
             FieldType::I64 => i64::from_le_bytes(self.int(record)).into(),
-            FieldType::F32 => float_json(f64::from(f32::from_le_bytes(self.int(record)))),
+            FieldType::F32 => float_json(f32_as_json_f64(f32::from_le_bytes(self.int(record)))),
             FieldType::F64 => float_json(f64::from_le_bytes(self.int(record))),
             FieldType::Bool => self.bool_byte(record)?.into(),
             FieldType::Char | FieldType::Str(_) | FieldType::Bytes(_) => {
@@ -351,6 +416,11 @@ impl Field {
                 self.write_text(record, &mut s)?;
                 s.into()
             }
+            FieldType::Array(ty, n) => Value::Array(
+                (0..n)
+                    .map(|i| self.element(ty, i).get_json(record))
+                    .collect::<Result<_>>()?,
+            ),
         })
     }
 
@@ -394,6 +464,10 @@ impl Field {
                 for b in self.bytes(record) {
                     let _ = write!(out, "{b:02x}");
                 }
+                Ok(())
+            }
+            FieldType::Array(..) => {
+                out.push_str(&self.get_json(record)?.to_string());
                 Ok(())
             }
         };
@@ -448,6 +522,7 @@ impl Field {
                 Value::String(s) => self.set_hex(record, s),
                 _ => Err(expected()),
             },
+            FieldType::Array(ty, n) => self.set_array_json(ty, n, value, record, expected),
             _ => {
                 let v = match value {
                     Value::Number(n) => n
@@ -519,6 +594,16 @@ impl Field {
         })?;
         let shown = || show(text.as_bytes());
         match self.ty {
+            FieldType::Array(..) => {
+                let value: Value = serde_json::from_str(text).map_err(|_| {
+                    bad(
+                        self,
+                        shown(),
+                        format!("expected a JSON array for {}, such as [1,2,3]", self.ty),
+                    )
+                })?;
+                self.set_json(&value, record)
+            }
             FieldType::Str(_) => self.set_str(record, text),
             FieldType::Char => self.set_char(record, text),
             FieldType::Bytes(_) => self.set_hex(record, text.trim()),
@@ -526,7 +611,7 @@ impl Field {
                 self.bytes_mut(record)[0] = match text.trim() {
                     "true" | "1" => 1,
                     "false" | "0" => 0,
-                    _ => return Err(bad(self, shown(), "expected true or false")),
+                    _ => return Err(bad(self, shown(), "expected true, false, 1 or 0")),
                 };
                 Ok(())
             }
@@ -567,6 +652,7 @@ pub(super) fn json_kind(ty: FieldType) -> &'static str {
         FieldType::Char => "a one-character string",
         FieldType::Str(_) => "a string",
         FieldType::Bytes(_) => "a hex string",
+        FieldType::Array(..) => "a JSON array",
         _ => "an integer",
     }
 }
@@ -585,6 +671,19 @@ pub(super) fn int_range(ty: FieldType) -> (i128, i128) {
 }
 
 /// A float as JSON; JSON has no NaN or infinity, so those become strings.
+/// The f64 whose shortest text is the f32's shortest text (`-26.564`, not the
+/// `-26.56399917602539` that the f32 widened exactly to f64 prints), so that JSON shows
+/// an f32 as text does. It reads back to the same f32: when the decimal's nearest f64
+/// would not (a decimal within half an f64 step of a point halfway between two f32s),
+/// the f32 widened exactly is used instead.
+fn f32_as_json_f64(x: f32) -> f64 {
+    let exact = f64::from(x);
+    match x.to_string().parse::<f64>() {
+        Ok(short) if short as f32 == x => short,
+        _ => exact,
+    }
+}
+
 fn float_json(v: f64) -> Value {
     if v.is_finite() {
         serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
@@ -950,7 +1049,7 @@ mod tests {
         assert!(err_of(f("n").set_text(b"0011223", &mut rec)).contains("even number"));
         assert!(err_of(f("n").set_text(b"00112233", &mut rec)).contains("at most 6"));
         assert!(err_of(f("n").set_text(b"zz", &mut rec)).contains("not a hex string"));
-        assert!(err_of(f("k").set_text(b"yes", &mut rec)).contains("true or false"));
+        assert!(err_of(f("k").set_text(b"yes", &mut rec)).contains("true, false, 1 or 0"));
         assert!(err_of(f("a").set_json(&json!(1.5), &mut rec)).contains("an integer"));
         assert!(err_of(f("m").set_json(&json!(5), &mut rec)).contains("a string"));
         // Nothing above wrote anything.
@@ -1018,6 +1117,73 @@ mod tests {
             cols.fill(&s, cells.iter().map(|c| c.as_bytes()), &mut again).unwrap();
             proptest::prop_assert_eq!(&again, &rec);
         }
+    }
+
+    #[test]
+    fn arrays_as_json_and_as_text() {
+        let s = Schema::parse("id:u16,v:f32[3],ok:bool[2],c:char[2]", Layout::C).unwrap();
+        let mut rec = vec![0u8; s.record_size() as usize];
+        let v = json!({"id": 1, "v": [1.5, "-inf", 0.1], "ok": [true, false], "c": ["x", ""]});
+        s.from_json(&v, &mut rec).unwrap();
+        let vo = s.field("v").unwrap().offset as usize;
+        assert_eq!(rec[vo..vo + 4], 1.5f32.to_le_bytes());
+        assert_eq!(rec[vo + 8..vo + 12], 0.1f32.to_le_bytes());
+        assert_eq!(
+            s.to_json(&rec).unwrap(),
+            json!({"id": 1, "v": [1.5, "-inf", 0.1], "ok": [true, false], "c": ["x", ""]})
+        );
+        // As text (a CSV cell): the JSON array, read back to the same bytes.
+        let f = s.field("v").unwrap();
+        let mut t = String::new();
+        f.write_text(&rec, &mut t).unwrap();
+        assert_eq!(t, r#"[1.5,"-inf",0.1]"#);
+        let mut again = vec![0u8; rec.len()];
+        for f in s.fields() {
+            let mut t = String::new();
+            f.write_text(&rec, &mut t).unwrap();
+            f.set_text(t.as_bytes(), &mut again).unwrap();
+        }
+        assert_eq!(again, rec);
+        let ok = s.field("ok").unwrap();
+        rec[ok.offset as usize + 1] = 7;
+        assert_eq!(
+            err_of(ok.check(&rec)),
+            "field `ok[1]`: value byte 7: a bool must be 0 or 1"
+        );
+    }
+
+    #[test]
+    fn bad_array_values_name_the_element_and_change_nothing() {
+        let s = Schema::parse("v:i8[3]", Layout::Packed).unwrap();
+        let f = s.field("v").unwrap();
+        let mut rec = vec![0u8; 3];
+        assert_eq!(
+            err_of(f.set_json(&json!([1, 2, 300]), &mut rec)),
+            "field `v[2]`: value \"300\": out of range for i8 (-128 to 127)"
+        );
+        assert_eq!(
+            err_of(f.set_json(&json!([1, 2]), &mut rec)),
+            "field `v`: value \"[1,2]\": 2 values for i8[3], which holds exactly 3"
+        );
+        assert_eq!(
+            err_of(f.set_json(&json!(5), &mut rec)),
+            "field `v`: value \"5\": expected a JSON array for i8[3]"
+        );
+        assert!(err_of(f.set_json(&json!([1, null, 2]), &mut rec)).starts_with("field `v[1]`"));
+        assert_eq!(
+            err_of(f.set_text(b"1 2 3", &mut rec)),
+            "field `v`: value \"1 2 3\": expected a JSON array for i8[3], such as [1,2,3]"
+        );
+        assert!(err_of(f.set_text(b"[1,2,3,4]", &mut rec)).contains("4 values"));
+        assert!(err_of(f.set_text(b"[1,\"a\",3]", &mut rec)).starts_with("field `v[1]`"));
+        assert_eq!(rec, [0, 0, 0]);
+        f.set_text(b" [1, -2, 127] ", &mut rec).unwrap();
+        assert_eq!(rec, [1, 0xfe, 127]);
+        let mut line = vec![0u8; 3];
+        let e = s
+            .from_json_line(br#"{"v": [1, 2, 1e400]}"#, &mut line)
+            .unwrap_err();
+        assert!(e.to_string().contains("`v`"), "{e}");
     }
 
     #[test]

@@ -486,13 +486,12 @@ impl<R: Pod, A: Access> SharedStore<R, A> {
         let seq = unsafe { seqlock::word(base, self.area.seq(i)) };
         let mut waiting: Option<(Instant, u32)> = None;
         loop {
-            let s1 = seq.load(Ordering::Acquire);
+            let s1 = seqlock::begin_read(seq);
             if s1 & 1 == 0 {
                 // SAFETY: record `i < len <= capacity` is inside the map; its bytes are
                 // written only with atomic stores.
                 unsafe { seqlock::load_bytes(base.add(at), out) };
-                fence(Ordering::Acquire);
-                if seq.load(Ordering::Relaxed) == s1 {
+                if seqlock::end_read(seq, s1) {
                     return Ok(());
                 }
             } else {
@@ -662,10 +661,7 @@ impl<R: Pod> SharedStore<R> {
                 seqlock::word(base, self.area.seq(i)),
             )
         };
-        pending.store(i as u64 + 1, Ordering::Release);
-        let even = seq.load(Ordering::Relaxed);
-        seq.store(even.wrapping_add(1), Ordering::Relaxed);
-        fence(Ordering::Release);
+        let even = seqlock::begin_write(pending, seq, i as u64);
         Ok(RecordWrite {
             store: self,
             at,
@@ -797,11 +793,10 @@ impl<R: Pod> Drop for RecordWrite<'_, R> {
             // SAFETY: as in `write`.
             unsafe { seqlock::store_bytes(self.store.table.map_ptr().add(self.at), &self.undo) };
         }
-        self.seq()
-            .store(self.even.wrapping_add(2), Ordering::Release);
         let base = self.store.table.map_ptr();
         // SAFETY: the word lies in the area, inside the map.
-        unsafe { seqlock::word(base, self.store.area.pending()) }.store(0, Ordering::Release);
+        let pending = unsafe { seqlock::word(base, self.store.area.pending()) };
+        seqlock::end_write(pending, self.seq(), self.even);
     }
 }
 

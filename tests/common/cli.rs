@@ -4,13 +4,34 @@ use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// The command `fixrec ARGS` in `dir`, with SIGINT, SIGTERM and SIGHUP at their default
+/// disposition whatever this process inherited: a test run as a background job of a
+/// script starts with SIGINT ignored, which fixrec (by design) keeps ignoring.
+pub fn command<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fixrec"));
+    command.args(args).current_dir(dir);
+    #[cfg(unix)]
+    default_signals(&mut command);
+    command
+}
+
+#[cfg(unix)]
+fn default_signals(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: signal(2) is async-signal-safe, as the code between fork and exec must be.
+    unsafe {
+        command.pre_exec(|| {
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Runs fixrec with `args` in `dir`.
 pub fn fixrec<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fixrec"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run fixrec")
+    command(dir, args).output().expect("run fixrec")
 }
 
 pub fn text(bytes: &[u8]) -> String {
@@ -71,12 +92,28 @@ fn failed<S: AsRef<OsStr>>(out: &Output, code: i32, args: &[S]) -> String {
 
 /// Starts fixrec with `args` in `dir`, its stdin, stdout and stderr piped to us.
 pub fn spawn<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_fixrec"))
-        .args(args)
-        .current_dir(dir)
+    command(dir, args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("run fixrec")
+}
+
+/// The names in `dir`, sorted (a temporary file left behind shows up here).
+pub fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Makes a FIFO at `path`.
+#[cfg(unix)]
+pub fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "{path:?}");
 }

@@ -152,6 +152,62 @@ fn remove_dataset(method: Method, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether a workload's runs of all methods are interleaved (A B C D A B C D ...): the
+/// ones that open each dataset once, so that a drift of the disk or the machine during
+/// the case hits every method alike.
+fn interleaves(w: Workload) -> bool {
+    matches!(
+        w,
+        Workload::Scan
+            | Workload::GetUniform
+            | Workload::GetZipf
+            | Workload::Update
+            | Workload::Commit
+    )
+}
+
+/// Every method's runs of an [`interleaves`] case, round by round: each round runs each
+/// method once, in the order of `config.methods`.
+fn measure_interleaved(
+    config: &Config,
+    data: &Data,
+    case: &Case,
+    progress: &ProgressBar,
+) -> Result<Vec<(Vec<u64>, u64)>> {
+    let idx = &case.indexes[..];
+    let durable = case.durable();
+    let writes = matches!(case.workload, Workload::Update | Workload::Commit);
+    let mut backends = Vec::new();
+    for &m in &config.methods {
+        let b = methods::open(m, &m.path(&data.dir), durable)
+            .with_context(|| format!("open {}", m.name()))?;
+        backends.push(b);
+    }
+    let mut out = vec![(Vec::with_capacity(config.repeats), 0u64); backends.len()];
+    for r in 0..config.warmup + config.repeats {
+        for (k, b) in backends.iter_mut().enumerate() {
+            let b: &mut dyn Backend = &mut **b;
+            let salt = case.salt + r as u32;
+            let (sum, elapsed) = timed(|| match case.workload {
+                Workload::Scan => b.scan(),
+                Workload::Update => b.update(idx, None, salt),
+                Workload::Commit => b.update(idx, Some(case.k), salt),
+                _ => b.get(idx),
+            })
+            .with_context(|| config.methods[k].name())?;
+            if writes {
+                b.settle()?;
+            }
+            if r >= config.warmup {
+                out[k].0.push(elapsed.as_nanos().max(1) as u64);
+            }
+            out[k].1 = sum;
+            progress.inc(1);
+        }
+    }
+    Ok(out)
+}
+
 /// One method's runs of one case.
 fn measure_method(
     config: &Config,
@@ -309,10 +365,23 @@ pub fn measure_case(
             durability,
         ));
     };
-    for &m in &config.methods {
+    let mut interleaved = if interleaves(case.workload) {
+        progress.set_message(format!("{id}: methods interleaved"));
+        measure_interleaved(config, data, case, progress)
+            .with_context(|| id.clone())?
+            .into_iter()
+            .map(Some)
+            .collect()
+    } else {
+        vec![None; config.methods.len()]
+    };
+    for (k, &m) in config.methods.iter().enumerate() {
         progress.set_message(format!("{id}: {}", m.name()));
-        let runs = measure_method(config, data, case, m, progress)
-            .with_context(|| format!("{id} with {}", m.name()))?;
+        let runs = match interleaved[k].take() {
+            Some(runs) => runs,
+            None => measure_method(config, data, case, m, progress)
+                .with_context(|| format!("{id} with {}", m.name()))?,
+        };
         let durability = match case.workload {
             Workload::Update | Workload::Append | Workload::ImportCsv | Workload::Commit => {
                 m.durability(case.durable())

@@ -16,8 +16,10 @@ mod workloads;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use methods::Method;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 use workloads::Workload;
 
 /// Compare fixrec's mapped store with buffered IO, positional IO, SQLite and LMDB.
@@ -94,14 +96,40 @@ pub fn run(args: Args) -> Result<ExitCode> {
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
             .expect("a valid template"),
     );
+    // The bar draws only on a terminal: to a file, a pipe or a CI log, a line per
+    // workload says instead what the run is doing and how far it got.
+    let lines = !std::io::stderr().is_terminal();
+    let started = Instant::now();
     progress.set_message("writing the datasets");
+    if lines {
+        let names: Vec<&str> = config.methods.iter().map(|m| m.name()).collect();
+        errln!(
+            "fixrec bench: writing the datasets ({records} records; {})",
+            names.join(", ")
+        );
+    }
     let data = harness::prepare(&config, dir.path(), &workloads)?;
 
     let mut results = Vec::new();
-    for case in &cases {
+    for (i, case) in cases.iter().enumerate() {
+        if lines {
+            errln!(
+                "fixrec bench: [{}/{}] {} ({:.0} s)",
+                i + 1,
+                cases.len(),
+                case.id(),
+                started.elapsed().as_secs_f64()
+            );
+        }
         results.extend(harness::measure_case(&config, &data, case, &progress)?);
     }
     progress.finish_and_clear();
+    if lines {
+        errln!(
+            "fixrec bench: done in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
 
     report::add_ratios(&mut results);
     let targets = report::targets(&results);

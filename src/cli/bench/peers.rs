@@ -146,17 +146,24 @@ pub struct Lmdb {
     db: Table,
 }
 
-/// LMDB's map size: the most the file may grow to.
-fn map_size(path: &Path) -> usize {
+/// LMDB's map size: the most the file may grow to. `records` is the dataset's size
+/// when loading (the file does not exist yet): a B-tree of 512-byte values takes about
+/// twice their bytes at worst (half-full pages after splits), and copy-on-write needs
+/// room for the pages a transaction rewrites, so four times the values, or four times
+/// the file, at least 1 GiB.
+fn map_size(path: &Path, records: usize) -> usize {
     let have = std::fs::metadata(path.join("data.mdb")).map_or(0, |m| m.len() as usize);
-    (have * 4).max(1 << 30).next_multiple_of(1 << 20)
+    let values = records.saturating_mul(RECORD + 16);
+    (have.max(values).saturating_mul(4))
+        .max(1 << 30)
+        .next_multiple_of(1 << 20)
 }
 
 impl Lmdb {
-    fn env(path: &Path, durable: bool) -> Result<Env> {
+    fn env(path: &Path, durable: bool, records: usize) -> Result<Env> {
         std::fs::create_dir_all(path)?;
         let mut options = EnvOpenOptions::new();
-        options.map_size(map_size(path)).max_dbs(1);
+        options.map_size(map_size(path, records)).max_dbs(1);
         if !durable {
             // SAFETY: MDB_NOSYNC gives up durability of the last transactions on a system
             // crash, not the integrity of this process's data; the benchmark names it.
@@ -175,7 +182,7 @@ impl Lmdb {
         if !path.join("data.mdb").exists() {
             bail!("{} holds no LMDB data", path.display());
         }
-        let env = Self::env(path, durable)?;
+        let env = Self::env(path, durable, 0)?;
         let rtxn = env.read_txn()?;
         let db: Option<Table> = env
             .open_databases_and_commit(rtxn, |opener, rtxn| {
@@ -192,7 +199,12 @@ impl Lmdb {
         if target.exists() {
             bail!("{} already exists", target.display());
         }
-        let env = Self::env(target, durable)?;
+        let mut records = 0usize;
+        src.for_each(&mut |_| {
+            records += 1;
+            Ok(())
+        })?;
+        let env = Self::env(target, durable, records)?;
         let wtxn = env.write_txn()?;
         let db: Table = env
             .create_databases_and_commit(wtxn, |opener, wtxn| {

@@ -21,7 +21,8 @@ mod windows;
 use windows as sys;
 
 pub(crate) use sys::{
-    Input, Output, open_input, open_output, remove_if_killed, stdout_file, stop_on_signals,
+    Input, Output, cut_back_if_killed, open_input, open_output, remove_if_killed, stdout_file,
+    stop_on_signals,
 };
 
 use std::io;

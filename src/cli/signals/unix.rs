@@ -40,16 +40,32 @@ static WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
 /// `--create` made, or an export's temporary file (see [`remove_if_killed`]).
 static LEFTOVER: AtomicPtr<libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
 
+/// The room an import's appends add to an existing file, to give back if a second
+/// signal ends the process at once (see [`cut_back_if_killed`]).
+static CUT_BACK: AtomicPtr<fixrec::CutBack> = AtomicPtr::new(std::ptr::null_mut());
+
 extern "C" fn on_stop_signal(signal: libc::c_int) {
     if SIGNALLED.swap(signal, Ordering::SeqCst) != 0 {
         // A second one: the user insists. End now, by the signal, as without a handler,
-        // removing the file the clean-up would have removed.
-        // SAFETY: unlink(2), signal(2) and raise(3) are async-signal-safe; LEFTOVER is
-        // null or a NUL-terminated path that is never freed.
+        // leaving the file as the clean-up would have: a store `--create` made removed,
+        // the room appends added to an existing file given back.
+        // SAFETY: unlink(2), sigaction(2), signal(2), raise(3) and `CutBack::run`
+        // (fcntl(2), ftruncate(2)) are async-signal-safe; LEFTOVER and CUT_BACK are null
+        // or point to values that are never freed.
         unsafe {
             let leftover = LEFTOVER.load(Ordering::SeqCst);
             if !leftover.is_null() {
                 libc::unlink(leftover);
+            }
+            let cut = CUT_BACK.load(Ordering::SeqCst);
+            if !cut.is_null() {
+                // Another thread may touch the map past the new end before the signal
+                // below ends the process: that fault ends it by this signal too.
+                let mut bus: libc::sigaction = std::mem::zeroed();
+                bus.sa_sigaction = on_fault_after_cut as *const () as libc::sighandler_t;
+                libc::sigemptyset(&mut bus.sa_mask);
+                libc::sigaction(libc::SIGBUS, &bus, std::ptr::null_mut());
+                (*cut).run();
             }
             libc::signal(signal, libc::SIG_DFL);
             libc::raise(signal);
@@ -64,6 +80,25 @@ extern "C" fn on_stop_signal(signal: libc::c_int) {
         // SAFETY: write(2) is async-signal-safe; the buffer is one live byte.
         unsafe { libc::write(wake, [1u8].as_ptr().cast(), 1) };
     }
+}
+
+/// A SIGBUS after the second signal cut the file: the process was ending by that
+/// signal; it ends by it.
+extern "C" fn on_fault_after_cut(_: libc::c_int) {
+    let signal = SIGNALLED.load(Ordering::SeqCst);
+    // SAFETY: signal(2) and raise(3) are async-signal-safe.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+        libc::raise(signal);
+    }
+}
+
+/// Names the room to give back if a second signal ends the process at once (an
+/// import into an existing file), or none (before the commit that counts it). Kept for
+/// the life of the process: the handler may be reading it.
+pub(crate) fn cut_back_if_killed(cut: Option<fixrec::CutBack>) {
+    let ptr = cut.map_or(std::ptr::null_mut(), |c| Box::into_raw(Box::new(c)));
+    CUT_BACK.store(ptr, Ordering::SeqCst);
 }
 
 /// Names the file a second signal (which ends the process at once) should remove, or
@@ -228,21 +263,31 @@ pub(crate) fn open_output(out: &Path) -> io::Result<std::fs::File> {
     }
 }
 
-/// A writer to a descriptor that may block forever (a pipe whose reader stalled): each
-/// write first waits with [`wait`], then writes at most `PIPE_BUF` bytes, which a pipe
-/// that has room takes without blocking. A regular file is written as it is. Its error
-/// carries [`Interrupted`](super::Interrupted) (see [`from_io`](super::from_io)).
+/// A writer to a descriptor that may block forever (a pipe, FIFO, socket or terminal
+/// whose reader stalled): each write first waits with [`wait`], then writes at most
+/// `PIPE_BUF` bytes, which a pipe that has room takes without blocking. Anything else (a
+/// regular file, `/dev/null`) is written as it is. Its error carries
+/// [`Interrupted`](super::Interrupted) (see [`from_io`](super::from_io)).
 pub(crate) struct Output<W> {
     inner: W,
     fd: RawFd,
-    regular: bool,
+    direct: bool,
 }
 
 impl<W: io::Write + AsFd> Output<W> {
     pub(crate) fn new(inner: W) -> Self {
         let fd = inner.as_fd().as_raw_fd();
-        let regular = fstat_mode(fd).is_some_and(|m| m & libc::S_IFMT == libc::S_IFREG);
-        Output { inner, fd, regular }
+        let may_stall = fstat_mode(fd).is_none_or(|m| match m & libc::S_IFMT {
+            libc::S_IFIFO | libc::S_IFSOCK => true,
+            // SAFETY: isatty(3) on a descriptor we hold.
+            libc::S_IFCHR => unsafe { libc::isatty(fd) == 1 },
+            _ => false,
+        });
+        Output {
+            inner,
+            fd,
+            direct: !may_stall,
+        }
     }
 }
 
@@ -256,7 +301,7 @@ fn fstat_mode(fd: RawFd) -> Option<libc::mode_t> {
 
 impl<W: io::Write + AsFd> io::Write for Output<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.regular {
+        if self.direct {
             interrupted_io()?;
             return self.inner.write(buf);
         }

@@ -75,6 +75,11 @@ pub(crate) fn remove_if_killed(path: Option<&Path>) {
 }
 
 /// From now on, Ctrl-C, Ctrl-Break and closing the console do not end the process where
+/// Nothing to keep: Windows cannot cut a file that this process maps, so an import
+/// killed at once leaves an existing store with the room it added
+/// ([`fixrec::CutBack::run`] says so).
+pub(crate) fn cut_back_if_killed(_cut: Option<fixrec::CutBack>) {}
+
 /// it stands (see the module's docs).
 pub(crate) fn stop_on_signals() -> anyhow::Result<()> {
     if MAIN_THREAD.load(Ordering::SeqCst).is_null() {
