@@ -262,13 +262,6 @@ impl Target {
             tmp,
             file: self.file.clone(),
         };
-        // FILE's permission bits carry over.
-        if let Ok(meta) = std::fs::metadata(&self.file)
-            && let Err(e) = std::fs::set_permissions(&replacement.tmp, meta.permissions())
-        {
-            replacement.abandon();
-            return Err(e).context(format!("{}: set permissions", self.file.display()));
-        }
         Ok((Writer::Table(new), replacement))
     }
 
@@ -292,24 +285,16 @@ pub struct Replacement {
 }
 
 impl Replacement {
-    /// Once the new file is committed: renames it over FILE and syncs the directory.
-    /// On error the new file is removed and FILE keeps its records.
+    /// Once the new file is committed: renames it over FILE (with FILE's mode) and
+    /// makes that durable. On error the new file is removed and FILE keeps its records.
     pub fn finish(self) -> Result<()> {
-        if let Err(e) = std::fs::rename(&self.tmp, &self.file) {
-            let file = self.file.display().to_string();
-            self.abandon();
-            return Err(e).context(format!("{file}: rename the imported records over it"));
+        let Replacement { old, tmp, file } = self;
+        let replaced = super::os::replace_file(&tmp, &file, old);
+        if replaced.is_err() {
+            let _ = std::fs::remove_file(&tmp);
         }
         super::remove_if_killed(None);
-        let dir = match self.file.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => std::path::Path::new("."),
-        };
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .with_context(|| format!("{}: sync the directory", dir.display()))?;
-        drop(self.old);
-        Ok(())
+        replaced
     }
 
     /// Removes the new file: FILE keeps its records.

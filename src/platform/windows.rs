@@ -194,9 +194,11 @@ pub(crate) fn locked_elsewhere(file: &File, at: u64) -> io::Result<bool> {
 }
 
 /// Grows the file to `to` bytes (`SetEndOfFile`). NTFS allocates the clusters (files are
-/// not sparse unless asked), so a full disk fails here.
+/// not sparse unless asked), so a full disk fails here. Never shrinks it, as
+/// `posix_fallocate` never does: a file already longer than `to` (a transaction log past
+/// the data region) keeps its length.
 pub(crate) fn allocate(file: &File, from: u64, to: u64) -> io::Result<()> {
-    if to <= from {
+    if to <= from || to <= file.metadata()?.len() {
         return Ok(());
     }
     file.set_len(to)

@@ -114,3 +114,25 @@ pub(crate) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Res
 pub(crate) fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
     std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
 }
+
+/// Puts `new` in place of `old` (a store that `import --replace` filled): FILE's mode
+/// carries over, the rename is atomic, and the directory is synced so that it lasts.
+/// `held` (FILE's open table, with its writer lock) is dropped after the rename, so that
+/// no other writer gets in between.
+pub(crate) fn replace_file<T>(new: &Path, old: &Path, held: T) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if let Ok(meta) = std::fs::metadata(old) {
+        std::fs::set_permissions(new, meta.permissions())
+            .with_context(|| format!("{}: set permissions", new.display()))?;
+    }
+    std::fs::rename(new, old)
+        .with_context(|| format!("{}: rename the imported records over it", old.display()))?;
+    drop(held);
+    let dir = match old.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("{}: sync the directory", dir.display()))
+}

@@ -109,3 +109,17 @@ pub(crate) fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::
     }
     Ok(())
 }
+
+/// Puts `new` in place of `old` (a store that `import --replace` filled). Windows
+/// cannot replace a file that is open and mapped, so `held` (FILE's open table, with its
+/// writer lock) is dropped first: another writer could open FILE in that instant and its
+/// changes would be replaced. The rename (`MoveFileExW` with `MOVEFILE_REPLACE_EXISTING`)
+/// is atomic on NTFS; a directory has nothing to sync. The read-only attribute, the only
+/// mode bit, cannot be set on a file that is open for writing and was not set on FILE,
+/// which was opened for writing.
+pub(crate) fn replace_file<T>(new: &Path, old: &Path, held: T) -> anyhow::Result<()> {
+    use anyhow::Context;
+    drop(held);
+    std::fs::rename(new, old)
+        .with_context(|| format!("{}: rename the imported records over it", old.display()))
+}
