@@ -126,7 +126,7 @@ impl Backing {
 
     /// Takes the writer lock, or fails with [`Error::Locked`].
     pub fn lock_writer(&self) -> Result<()> {
-        if self.relock(WRITER_LOCK_BYTE, None, Some(LockKind::Exclusive))? {
+        if self.relock_soon(WRITER_LOCK_BYTE, None, LockKind::Exclusive)? {
             Ok(())
         } else {
             Err(Error::Locked {
@@ -154,13 +154,33 @@ impl Backing {
     /// [`Error::InUse`] while any other handle has the file mapped. Undo with
     /// [`Backing::unlock_alone`].
     pub fn lock_alone(&self) -> Result<()> {
-        let shared = Some(LockKind::Shared);
-        if self.relock(MAPPED_LOCK_BYTE, shared, Some(LockKind::Exclusive))? {
+        if self.relock_soon(
+            MAPPED_LOCK_BYTE,
+            Some(LockKind::Shared),
+            LockKind::Exclusive,
+        )? {
             Ok(())
         } else {
             Err(Error::InUse {
                 path: self.path.clone(),
             })
+        }
+    }
+
+    /// [`Backing::relock`] to `want`, with a refusal retried for up to 200 ms: a handle
+    /// this process just closed can still hold its lock for an instant, in a child
+    /// process that another thread is starting (a forked child shares the open files
+    /// until its `exec` closes them). Only then is the lock taken to be held elsewhere.
+    fn relock_soon(&self, at: u64, held: Option<LockKind>, want: LockKind) -> Result<bool> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(200);
+        loop {
+            if self.relock(at, held, Some(want))? {
+                return Ok(true);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
         }
     }
 

@@ -248,3 +248,110 @@ fn the_command_line_refuses_to_create_a_region_that_would_vanish() {
         "{err}"
     );
 }
+
+/// An example built for Windows beside this test (`target/.../debug/examples`); `cargo
+/// build --examples` builds them, as `.ci/windows` does before the tests.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("examples")
+        .join(format!("{name}.exe"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --target x86_64-pc-windows-gnu --examples` first",
+        path.display()
+    );
+    path
+}
+
+/// Runs an example to its end; its stdout, or a panic with its stderr.
+fn run_example(name: &str, args: &[&str]) -> String {
+    let out = Command::new(example(name))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "example {name} {args:?}: {}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A writer example (`sender`, `smtest_writer`) that made its region and holds it until
+/// this is dropped (then it is ended: the region goes with its last handle).
+struct WriterExample(Child);
+
+impl WriterExample {
+    /// Starts it and reads its output up to its "ready:" line, printed once the region
+    /// exists.
+    fn start(name: &str, region: &str) -> WriterExample {
+        let mut child = Command::new(example(name))
+            .args([region, "--timeout", "300"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut seen = String::new();
+        let writer = WriterExample(child);
+        loop {
+            let mut line = String::new();
+            let n = out.read_line(&mut line).unwrap();
+            assert!(n > 0, "example {name} ended before it was ready: {seen}");
+            seen.push_str(&line);
+            if line.starts_with("ready:") {
+                return writer;
+            }
+        }
+    }
+}
+
+impl Drop for WriterExample {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The examples, ports of the original Win32 programs, share their regions and files
+/// with C programs written against Win32, both ways: `smtest_writer` and
+/// `smtest_reader` with a packed `SMTEST` in a named region, `sender` and `listener`
+/// with a 256-byte message, `jinyong` with a `jinyong.dat` of `struct Member`.
+#[test]
+fn the_examples_share_regions_and_files_with_c_programs() {
+    // fixrec's smtest_writer, then a C reader.
+    let n = name("ex-smtest");
+    let writer = WriterExample::start("smtest_writer", &n);
+    assert_eq!(c(&["smtest-read", &n]), "c=a i=100 s=10");
+    drop(writer);
+    // A C writer, then fixrec's smtest_reader.
+    let n = name("ex-smtest-c");
+    let holder = Holder::start(&["smtest-create", &n]);
+    assert_eq!(run_example("smtest_reader", &[&n]), "c=a i=100 s=10\n");
+    drop(holder);
+    // fixrec's sender, then a C reader of the message.
+    let n = name("ex-message");
+    let writer = WriterExample::start("sender", &n);
+    assert_eq!(c(&["message-read", &n]), "Message from first process.");
+    drop(writer);
+    // A C sender, then fixrec's listener.
+    let n = name("ex-message-c");
+    let holder = Holder::start(&["message-create", &n, "Message from a C process."]);
+    assert_eq!(
+        run_example("listener", &[&n]),
+        "Message from a C process.\n"
+    );
+    drop(holder);
+    // jinyong writes jinyong.dat, which C maps and reads.
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_example("jinyong", &[dir.path().to_str().unwrap()]);
+    assert!(out.contains("member[2].id   = 22"), "{out}");
+    let dat = dir.path().join("jinyong.dat");
+    assert_eq!(c(&["jinyong-read", dat.to_str().unwrap(), "999"]), "22|22");
+}
