@@ -17,6 +17,10 @@
 //! the first 4096 bytes (superblock, both meta slots, field table, padding), every tear
 //! position of both meta slots and of the superblock, and every subset of page 0's eight
 //! sectors between two commits.
+//!
+//! `FIXREC_POWER_CUTS=<n>` sets the number of power cuts of the native workload (10,000
+//! by default; the raw workload makes 30% as many): the Windows leg of CI, under Wine,
+//! runs fewer.
 
 use fixrec::format::{self, META_OFFSETS, META_SIZE};
 mod common;
@@ -553,29 +557,45 @@ fn run_raw_workload(seed: u64, ops: u64, stats: &mut Stats) {
     stats.add(&s.stats);
 }
 
+/// The number of power cuts of the native workload: `FIXREC_POWER_CUTS`, or 10,000.
+fn power_cuts() -> u64 {
+    match std::env::var("FIXREC_POWER_CUTS") {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("FIXREC_POWER_CUTS={v:?} is not a number")),
+        Err(_) => 10_000,
+    }
+}
+
 #[test]
 fn power_cuts_in_a_raw_file_keep_exactly_what_was_flushed() {
     let mut stats = Stats::default();
     let mut seed = 0x5a3_u64;
-    while stats.cuts < 3_000 {
+    while stats.cuts < power_cuts() * 3 / 10 {
         run_raw_workload(seed, 300, &mut stats);
         seed += 1;
     }
     println!("power loss, raw: {stats:?}");
-    assert!(stats.cut_syncs > 100, "too few cuts of the file: {stats:?}");
+    assert!(
+        stats.cut_syncs > power_cuts() / 100,
+        "too few cuts of the file: {stats:?}"
+    );
 }
 
 #[test]
 fn power_cuts_at_every_sync_leave_a_committed_state() {
     let mut stats = Stats::default();
     let mut seed = 0x9041_u64;
-    while stats.cuts < 10_000 {
+    while stats.cuts < power_cuts() {
         run_workload(seed, 400, &mut stats);
         seed += 1;
     }
     println!("power loss: {stats:?}");
-    assert!(stats.meta_cuts > 1_000, "{stats:?}");
-    assert!(stats.cut_syncs > 100, "too few shrinks: {stats:?}");
+    assert!(stats.meta_cuts > power_cuts() / 10, "{stats:?}");
+    assert!(
+        stats.cut_syncs > power_cuts() / 100,
+        "too few shrinks: {stats:?}"
+    );
     assert!(
         stats.in_flight_won > 0,
         "no image ever held the commit in flight"
