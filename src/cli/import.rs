@@ -427,14 +427,17 @@ impl Source {
         // where a signal ends the wait (`cli::signals`).
         let file = super::signals::open_input(input)
             .with_context(|| format!("{}: cannot open input", input.display()))?;
-        let meta = file
-            .metadata()
-            .with_context(|| format!("{}: cannot open input", input.display()))?;
-        if meta.is_file() {
-            return Ok((Source::File(file), meta.len()));
-        }
-        if meta.is_dir() {
-            bail!("{}: cannot open input: a directory", input.display());
+        match file.metadata() {
+            Ok(meta) if meta.is_file() => return Ok((Source::File(file), meta.len())),
+            Ok(meta) if meta.is_dir() => {
+                bail!("{}: cannot open input: a directory", input.display())
+            }
+            Ok(_) => {}
+            // Windows has no file information for a pipe: stdin is read as one.
+            Err(_) if input.as_os_str() == "-" => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("{}: cannot open input", input.display()));
+            }
         }
         // Read by hand, not with `read_to_end`, so that memory running out is an error
         // rather than an abort; each read waits for input or a signal.

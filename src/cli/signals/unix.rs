@@ -217,6 +217,13 @@ fn wait(fd: Option<BorrowedFd<'_>>, ready: Ready, timeout: Option<Duration>) -> 
 /// on by the reads, where a signal ends the wait (see [`Input`]).
 pub(crate) fn open_input(input: &Path) -> io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
+    // `-` is stdin, opened anew (its own description, so O_NONBLOCK here does not
+    // change the terminal or pipe of the shell that started fixrec).
+    let input = if input.as_os_str() == "-" {
+        Path::new("/dev/stdin")
+    } else {
+        input
+    };
     std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)

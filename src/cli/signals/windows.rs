@@ -139,8 +139,11 @@ pub(crate) fn stdout_file() -> io::Result<File> {
     Ok(File::from(io::stdout().as_handle().try_clone_to_owned()?))
 }
 
-/// Opens `input` for reading.
+/// Opens `input` for reading; `-` is stdin (a handle of our own).
 pub(crate) fn open_input(input: &Path) -> io::Result<File> {
+    if input.as_os_str() == "-" {
+        return Ok(File::from(io::stdin().as_handle().try_clone_to_owned()?));
+    }
     File::open(input)
 }
 
