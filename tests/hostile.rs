@@ -566,7 +566,7 @@ fn the_cli_on_mutated_files_exits_1_with_a_message() {
             if cmd == "get" {
                 command.args(["0", "2"]);
             }
-            let out = command.output().unwrap();
+            let out = common::output(&mut command);
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert!(
                 !common::crashed(&out.status),

@@ -84,6 +84,23 @@ pub fn killed(status: &std::process::ExitStatus) -> bool {
     }
 }
 
+/// Runs `command` to its end, as `Command::output`. Under Wine, a test that starts
+/// hundreds of processes on a busy machine sometimes sees `CreateProcess` itself fail
+/// with ERROR_INTERNAL_ERROR (1359) before the child exists; that start is retried (up
+/// to 5 times), since nothing of the program under test ran.
+pub fn output(command: &mut std::process::Command) -> std::process::Output {
+    let mut tries = 0;
+    loop {
+        match command.output() {
+            Err(e) if cfg!(windows) && e.raw_os_error() == Some(1359) && tries < 5 => {
+                tries += 1;
+                eprintln!("{command:?} did not start ({e}); starting it again");
+            }
+            result => return result.unwrap_or_else(|e| panic!("{command:?}: {e}")),
+        }
+    }
+}
+
 /// Whether a fault ended the process: a signal on Unix, an exception status
 /// (0xC0000000 and up, such as an access violation or an abort) on Windows.
 pub fn crashed(status: &std::process::ExitStatus) -> bool {
