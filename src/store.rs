@@ -81,7 +81,7 @@ impl StoreOptions {
         self
     }
 
-    fn with_log_size(&self, mut table: Table) -> Table {
+    pub(crate) fn with_log_size(&self, mut table: Table) -> Table {
         if let Some(bytes) = self.log_size {
             table.set_log_size(bytes);
         }
