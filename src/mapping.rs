@@ -155,6 +155,28 @@ impl Map {
         }
     }
 
+    /// Reads the first and the last byte of `offset..offset + len` (not empty), so that
+    /// the pages they lie on fault in now. Panics if the range is outside the map.
+    pub fn touch(&self, offset: usize, len: usize) {
+        let bytes = self.slice(offset, len);
+        for at in [0, len - 1] {
+            // SAFETY: `at` lies inside `bytes`, a live slice of the map; a volatile read
+            // of a byte is always valid, and it is not optimised away.
+            unsafe { std::ptr::read_volatile(bytes.as_ptr().add(at)) };
+        }
+    }
+
+    /// Asks the kernel to read only the pages that fault, with no read-around
+    /// (`MADV_RANDOM`), until [`Map::read_normally`].
+    pub fn read_randomly(&self) -> io::Result<()> {
+        self.advise(memmap2::Advice::Random)
+    }
+
+    /// Gives the kernel back its default readahead (`MADV_NORMAL`).
+    pub fn read_normally(&self) -> io::Result<()> {
+        self.advise(memmap2::Advice::Normal)
+    }
+
     /// Passes an access-pattern hint to the kernel.
     pub fn advise(&self, advice: memmap2::Advice) -> io::Result<()> {
         match &self.raw {
