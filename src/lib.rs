@@ -85,7 +85,7 @@ pub use record::Padding;
 pub use record::{CChar, FieldKind, FixedStr, Record};
 pub use schema::{Field, FieldType, Layout, Scalar, Schema};
 pub use shm::{Region, SharedStore};
-pub use slot::SlotStore;
+pub use slot::{SlotStore, SlotTransaction};
 pub use store::{Access, ReadOnly, ReadWrite, Store, StoreOptions};
 pub use table::{Growth, SyncHook, SyncStep, Table};
 pub use txn::{TableTransaction, Transaction};

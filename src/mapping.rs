@@ -217,6 +217,28 @@ impl Map {
         }
     }
 
+    /// Reads the first and the last byte of `offset..offset + len` (not empty), so that
+    /// the pages they lie on fault in now. Panics if the range is outside the map.
+    pub fn touch(&self, offset: usize, len: usize) {
+        let bytes = self.slice(offset, len);
+        for at in [0, len - 1] {
+            // SAFETY: `at` lies inside `bytes`, a live slice of the map; a volatile read
+            // of a byte is always valid, and it is not optimised away.
+            unsafe { std::ptr::read_volatile(bytes.as_ptr().add(at)) };
+        }
+    }
+
+    /// Asks the kernel to read only the pages that fault, with no read-around
+    /// (`MADV_RANDOM`), until [`Map::read_normally`].
+    pub fn read_randomly(&self) -> io::Result<()> {
+        self.advise(platform::Advice::Random)
+    }
+
+    /// Gives the kernel back its default readahead (`MADV_NORMAL`).
+    pub fn read_normally(&self) -> io::Result<()> {
+        self.advise(platform::Advice::Normal)
+    }
+
     /// Passes an access-pattern hint to the kernel.
     pub fn advise(&self, advice: platform::Advice) -> io::Result<()> {
         match &self.raw {

@@ -81,7 +81,7 @@ impl StoreOptions {
         self
     }
 
-    fn with_log_size(&self, mut table: Table) -> Table {
+    pub(crate) fn with_log_size(&self, mut table: Table) -> Table {
         if let Some(bytes) = self.log_size {
             table.set_log_size(bytes);
         }
@@ -690,7 +690,12 @@ impl<R: Pod, A: Access> Index<usize> for Store<R, A> {
     ///
     /// If `i >= len`, like a slice. Use [`Store::get`] for an `Option`.
     fn index(&self, i: usize) -> &R {
-        &self.as_slice()[i]
+        // Through `get`, not `as_slice`: a record read alone, which the first read of a
+        // store just opened needs to know (it faults only the record's pages).
+        match self.get(i) {
+            Some(r) => r,
+            None => index_out_of_bounds(i, self.len()),
+        }
     }
 }
 
@@ -699,8 +704,19 @@ impl<R: Pod> IndexMut<usize> for Store<R> {
     ///
     /// If `i >= len`, like a slice. Use [`Store::get_mut`] for an `Option`.
     fn index_mut(&mut self, i: usize) -> &mut R {
-        &mut self.as_mut_slice()[i]
+        let len = self.len();
+        match self.get_mut(i) {
+            Some(r) => r,
+            None => index_out_of_bounds(i, len),
+        }
     }
+}
+
+/// The panic of a slice indexed past its end, with the same message.
+#[cold]
+#[track_caller]
+fn index_out_of_bounds(i: usize, len: usize) -> ! {
+    panic!("index out of bounds: the len is {len} but the index is {i}")
 }
 
 impl<'a, R: Pod, A: Access> IntoIterator for &'a Store<R, A> {

@@ -16,7 +16,7 @@ use crate::schema::Schema;
 use crate::store::StoreOptions;
 use std::fs;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 mod log;
@@ -92,6 +92,9 @@ pub struct Table {
     pending: AtomicUsize,
     /// The transaction log (`table/log.rs`).
     log: log::LogState,
+    /// Whether the map of a file just opened is still under `MADV_RANDOM`, waiting for
+    /// its first read (see [`Table::advise_first_read`]).
+    first_read: AtomicBool,
 }
 
 /// Appends to a native file are gathered here and written with one `pwrite` per this
@@ -259,6 +262,7 @@ impl Table {
             version: sb.version,
         };
         let mut table = Table::assemble(backing, map, parts)?;
+        table.advise_first_read();
         if writable {
             table.recover()?;
         } else if table.log_pending()? {
@@ -309,7 +313,9 @@ impl Table {
             // for is not kept): its records are the whole ones in it.
             size -= size % rs.max(1) as u64;
         }
-        Self::raw(backing, rs, size, growth, writable)
+        let table = Self::raw(backing, rs, size, growth, writable)?;
+        table.advise_first_read();
+        Ok(table)
     }
 
     /// The table of a mapped file: len and capacity are those of its commit.
@@ -335,6 +341,7 @@ impl Table {
             pending: AtomicUsize::new(0),
             log,
             backing,
+            first_read: AtomicBool::new(false),
         })
     }
 
@@ -352,6 +359,7 @@ impl Table {
     /// The start of the map as a raw pointer, for `shm`'s atomic record access; valid
     /// for [`Table::file_size`] bytes until the next remap (which needs `&mut self`).
     pub(crate) fn map_ptr(&self) -> *mut u8 {
+        self.first_read_done(None);
         self.materialize();
         self.map.as_ptr()
     }
@@ -532,12 +540,14 @@ impl Table {
 
     /// The bytes of records `0..len`.
     pub fn records(&self) -> &[u8] {
+        self.first_read_done(None);
         self.materialize();
         self.map.slice(self.data_offset, self.len * self.rs)
     }
 
     /// The bytes of records `0..len`, writable (typed stores call it only when writable).
     pub(crate) fn records_mut_unchecked(&mut self) -> &mut [u8] {
+        self.first_read_done(None);
         self.materialize();
         let (start, end) = (self.data_offset, self.data_offset + self.len * self.rs);
         &mut self.map.bytes_mut()[start..end]
@@ -549,7 +559,9 @@ impl Table {
             if i >= self.len - self.pending.load(Ordering::Acquire) {
                 self.materialize();
             }
-            self.map.slice(self.data_offset + i * self.rs, self.rs)
+            let at = self.data_offset + i * self.rs;
+            self.first_read_done(Some(at));
+            self.map.slice(at, self.rs)
         })
     }
 
@@ -573,7 +585,48 @@ impl Table {
         }
         self.materialize();
         let at = self.data_offset + i * self.rs;
+        self.first_read_done(Some(at));
         Some(&mut self.map.bytes_mut()[at..at + self.rs])
+    }
+
+    /// Puts the map of a file just opened under `MADV_RANDOM` until its first read.
+    ///
+    /// The kernel answers the first fault on a file map with a read-around of the
+    /// device's whole readahead window (`read_ahead_kb`: 8 MiB on some virtual disks)
+    /// centred on the page, so opening a store to read one record cost milliseconds on a
+    /// cold cache where a `pread` of it costs tens of microseconds. The first access is
+    /// the one the kernel cannot guess: a record read alone (`record`, `get`, `Index`)
+    /// faults its own pages only, under `MADV_RANDOM`; then the map goes back to
+    /// `MADV_NORMAL`, and the kernel's readahead serves what follows (its read-around
+    /// for random faults, its sequential readahead for scans). An access to all the
+    /// records (`records`, `as_slice`, `iter`) goes back to `MADV_NORMAL` before it
+    /// faults anything, so a cold scan keeps its readahead.
+    fn advise_first_read(&self) {
+        if self.map.len() > 0 && self.map.read_randomly().is_ok() {
+            self.first_read.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Ends the first-read advice (see [`Table::advise_first_read`]) at the first access
+    /// to the map's records: the record at `at` (its first and last byte are read
+    /// first, so that its pages fault under `MADV_RANDOM`), or all of them (`None`).
+    #[inline]
+    fn first_read_done(&self, at: Option<usize>) {
+        if self.first_read.load(Ordering::Relaxed) {
+            self.end_first_read(at);
+        }
+    }
+
+    #[cold]
+    fn end_first_read(&self, at: Option<usize>) {
+        if !self.first_read.swap(false, Ordering::Relaxed) {
+            return; // another thread ended it
+        }
+        if let Some(at) = at {
+            self.map.touch(at, self.rs);
+        }
+        // A hint: a failure leaves readahead off, which costs speed, not correctness.
+        let _ = self.map.read_normally();
     }
 
     /// Copies record `i` into `out` (one record long): a copy that stays as it is while
@@ -1341,8 +1394,12 @@ impl Table {
         self.sync_hook = Some(hook);
     }
 
-    /// Passes an access-pattern hint to the kernel for the whole map.
+    /// Passes an access-pattern hint to the kernel for the whole map. It replaces the
+    /// advice a file is opened with: `MADV_RANDOM` until the first access to its
+    /// records, so that a cold open and one read fault only the record's pages rather
+    /// than the device's whole readahead window, then `MADV_NORMAL`.
     pub fn advise(&self, advice: crate::Advice) -> Result<()> {
+        self.first_read.store(false, Ordering::Relaxed);
         self.map
             .advise(advice)
             .map_err(|e| self.backing.err("madvise", e))

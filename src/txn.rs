@@ -1,4 +1,5 @@
-//! Layer 6: write transactions over a [`Table`] and a [`Store<R>`](crate::Store).
+//! Layer 6: write transactions over a [`Table`] and a [`Store<R>`](crate::Store) (the
+//! [`SlotStore`](crate::SlotStore)'s, built on the table's, is with the slot store).
 //!
 //! A transaction keeps its writes in its own memory (copies of the records it changes,
 //! and the records it appends) and reads through them, so it sees its own writes while

@@ -1,11 +1,13 @@
 //! Transactions: atomic multi-record commits through the store's log. Reads of own
 //! writes, commit and drop, redo at open (writable and read-only), the log filling and
-//! growing, growth inside a transaction, and the files that cannot hold a log.
+//! growing, growth inside a transaction, the files that cannot hold a log, and the slot
+//! store's typed transaction (bad input refused, nothing changed).
 
 mod common;
 use common::{Rec, rec};
 use fixrec::format::{self, Meta};
-use fixrec::{Error, FieldType, Layout, Schema, Store, StoreOptions, Table};
+use fixrec::{Error, FieldType, Layout, Schema, SlotStore, Store, StoreOptions, Table};
+use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::Path;
 
@@ -329,4 +331,195 @@ fn a_transaction_after_a_rolled_back_load_makes_its_log_again() {
     let t = Table::open(&path).unwrap();
     t.verify().unwrap();
     assert_eq!((t.len(), t.record(0)), (1, Some(&3u64.to_le_bytes()[..])));
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq, Clone)]
+struct Player {
+    name: String,
+    scores: Vec<u32>,
+}
+
+fn player(i: u32, v: u32) -> Player {
+    Player {
+        name: format!("player {i}"),
+        scores: vec![v; (i % 3) as usize],
+    }
+}
+
+fn players(s: &SlotStore<Player>) -> Vec<Player> {
+    s.iter().collect::<Result<_, _>>().unwrap()
+}
+
+fn slot_store_with(path: &Path, n: u32) -> SlotStore<Player> {
+    let mut s = SlotStore::<Player>::create(path, 32).unwrap();
+    for i in 0..n {
+        s.push(&player(i, 0)).unwrap();
+    }
+    s.flush().unwrap();
+    s
+}
+
+#[test]
+fn a_slot_transaction_reads_its_own_writes_and_commits_them_together() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("p.fxs");
+    let mut s = slot_store_with(&path, 6);
+    let before = fs::read(&path).unwrap();
+    let mut t = s.transaction().unwrap();
+    assert_eq!(t.len(), 6);
+    t.set(2, &player(2, 7)).unwrap();
+    assert_eq!(t.push(&player(6, 7)).unwrap(), 6);
+    t.set(6, &player(6, 8)).unwrap(); // a value the transaction pushed
+    assert_eq!(t.len(), 7);
+    assert_eq!(t.get(2).unwrap(), player(2, 7));
+    assert_eq!(t.get(6).unwrap(), player(6, 8));
+    assert_eq!(t.get(1).unwrap(), player(1, 0));
+    assert_eq!(t.iter().count(), 7);
+    // Nothing reached the map or the file before the commit.
+    let reader = Table::open_read_only(&path).unwrap();
+    assert_eq!(reader.len(), 6);
+    drop(reader);
+    assert_eq!(fs::read(&path).unwrap(), before);
+    t.commit().unwrap();
+    let mut want: Vec<Player> = (0..6).map(|i| player(i, 0)).collect();
+    want[2] = player(2, 7);
+    want.push(player(6, 8));
+    assert_eq!(players(&s), want);
+    std::mem::forget(s); // a crash after the commit: no checkpoint
+    let image = d.path().join("image.fxs");
+    fs::copy(&path, &image).unwrap();
+    let s = SlotStore::<Player>::open(&image).unwrap();
+    assert_eq!(players(&s), want);
+    s.verify().unwrap();
+}
+
+#[test]
+fn a_dropped_slot_transaction_changes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("p.fxs");
+    let mut s = slot_store_with(&path, 4);
+    let before = fs::read(&path).unwrap();
+    {
+        let mut t = s.transaction().unwrap();
+        t.set(0, &player(0, 9)).unwrap();
+        t.push(&player(4, 9)).unwrap();
+    }
+    assert_eq!(
+        players(&s),
+        (0..4).map(|i| player(i, 0)).collect::<Vec<_>>()
+    );
+    drop(s);
+    assert_eq!(fs::read(&path).unwrap(), before, "the file changed");
+}
+
+#[test]
+fn a_slot_transaction_refuses_bad_input_and_changes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("p.fxs");
+    let mut s = slot_store_with(&path, 3);
+    let big = Player {
+        name: "x".repeat(40),
+        scores: vec![],
+    };
+    let mut t = s.transaction().unwrap();
+    t.set(1, &player(1, 5)).unwrap();
+
+    // An index past the end, for set and get: an error naming both numbers.
+    let e = t.set(3, &player(3, 5)).unwrap_err();
+    assert!(
+        matches!(e, Error::IndexOutOfRange { index: 3, len: 3 }),
+        "{e}"
+    );
+    assert_eq!(e.to_string(), "index 3 is out of range (len 3)");
+    assert!(matches!(
+        t.get(3),
+        Err(Error::IndexOutOfRange { index: 3, len: 3 })
+    ));
+    // A value too big for its slot: an error naming both sizes; the slot keeps the
+    // transaction's own earlier write, and no push is made.
+    let e = t.set(1, &big).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::SlotTooSmall {
+                needed: 42,
+                slot_size: 32
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("42 bytes"), "{e}");
+    assert!(e.to_string().contains("32 bytes"), "{e}");
+    assert_eq!(t.get(1).unwrap(), player(1, 5));
+    assert!(matches!(
+        t.push(&big),
+        Err(Error::SlotTooSmall { needed: 42, .. })
+    ));
+    // Past the end and too big: the index is checked first.
+    assert!(matches!(
+        t.set(9, &big),
+        Err(Error::IndexOutOfRange { index: 9, len: 3 })
+    ));
+    assert_eq!(t.len(), 3);
+    assert_eq!(
+        t.push(&player(3, 5)).unwrap(),
+        3,
+        "the failed push took no index"
+    );
+    t.commit().unwrap();
+    let want = [player(0, 0), player(1, 5), player(2, 0), player(3, 5)];
+    assert_eq!(players(&s), want);
+    drop(s);
+    let s = SlotStore::<Player>::open(&path).unwrap();
+    assert_eq!(players(&s), want);
+    s.verify().unwrap();
+}
+
+/// A shorter value leaves zeros after it, as FORMAT.md says of every slot, even where
+/// the transaction encoded a longer one before.
+#[test]
+fn a_slot_transaction_writes_zeros_after_a_shorter_value() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("p.fxs");
+    let mut s = slot_store_with(&path, 1);
+    let mut t = s.transaction().unwrap();
+    t.push(&Player {
+        name: "a long name, 21 bytes".into(),
+        scores: vec![],
+    })
+    .unwrap();
+    let short = Player {
+        name: "b".into(),
+        scores: vec![],
+    };
+    t.set(0, &short).unwrap();
+    t.commit().unwrap();
+    let slot = s.table().record(0).unwrap();
+    let body = bincode::serde::encode_to_vec(&short, bincode::config::standard()).unwrap();
+    assert_eq!(&slot[..4], &(body.len() as u32).to_le_bytes());
+    assert_eq!(&slot[4..4 + body.len()], &body[..]);
+    assert!(slot[4 + body.len()..].iter().all(|&b| b == 0), "{slot:?}");
+}
+
+#[test]
+fn a_slot_transaction_grows_the_store_and_the_log() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("p.fxs");
+    let options = StoreOptions::new().capacity(2).log_size(4096);
+    let mut s = SlotStore::<Player>::create_with(&path, 32, &options).unwrap();
+    s.push(&player(0, 0)).unwrap();
+    // Unflushed in place: committed before the transaction starts.
+    let mut t = s.transaction().unwrap();
+    assert_eq!(t.get(0).unwrap(), player(0, 0));
+    for i in 1..500 {
+        t.push(&player(i, 1)).unwrap();
+    }
+    t.commit().unwrap();
+    assert_eq!(s.len(), 500);
+    std::mem::forget(s);
+    let image = d.path().join("image.fxs");
+    fs::copy(&path, &image).unwrap();
+    let s = SlotStore::<Player>::open(&image).unwrap();
+    let want: Vec<Player> = (0..500).map(|i| player(i, u32::from(i > 0))).collect();
+    assert_eq!(players(&s), want);
 }
