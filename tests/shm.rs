@@ -10,7 +10,7 @@
 
 use fixrec::shm::{self, Lifetime, Origin, Region, RegionOptions};
 use fixrec::{CChar, Error, Store, record};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -269,7 +269,7 @@ fn sender_and_listener_examples_talk_across_processes() {
     let sender = example("sender");
     let mut kid = Kid(Command::new(&sender)
         .args([name, "--timeout", "60"])
-        .stdin(Stdio::piped())
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap());
@@ -287,9 +287,13 @@ fn sender_and_listener_examples_talk_across_processes() {
         String::from_utf8_lossy(&out.stdout),
         "Message from first process.\n"
     );
-    // Enter ends the sender, which removes the region.
-    kid.0.stdin.as_mut().unwrap().write_all(b"\n").unwrap();
+    // SIGTERM ends the sender, which removes the region. (Not Enter: the sender reads
+    // it only from a terminal, so a pipe's newline left it waiting for its timeout.)
+    let pid = libc::pid_t::try_from(kid.0.id()).unwrap();
+    // SAFETY: kill(2) of our own child, not yet waited for.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     assert!(kid.0.wait().unwrap().success());
+    assert_eq!(kid.expect_line("SIGTERM:"), format!("removing shm:{name}"));
     assert!(!shm_path(name).exists());
 
     let mut kid = Kid(Command::new(example("smtest_writer"))
